@@ -38,6 +38,7 @@ class ApiError(Exception):
     details: dict[str, Any] | None = None
     causes: list[Cause] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # ListMeta, e.g. a fresh continue token on 410
 
     def __str__(self) -> str:
         return f"{self.code} {self.reason}: {self.message}"
@@ -46,7 +47,7 @@ class ApiError(Exception):
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.metadata),
             "status": "Failure",
             "message": self.message,
         }
