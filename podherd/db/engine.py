@@ -1,0 +1,117 @@
+"""Engines for SQLite (default, one host) and PostgreSQL (several hosts).
+
+SQLite notes: WAL so readers never block the writer; a busy timeout so writers
+queue instead of failing; and podherd emits ``BEGIN`` itself (the ``sqlite3``
+driver's legacy mode skips it for SELECT and DDL). Writes use ``BEGIN IMMEDIATE``
+(see :func:`podherd.db.tx.write_tx`): a deferred transaction that reads and then
+writes fails at once with SQLITE_BUSY when another writer got in between — a busy
+timeout cannot help there — while IMMEDIATE waits its turn for the write lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 5
+SQLITE_BEGIN_OPTION = "podherd_sqlite_begin"
+
+
+def default_url(workdir: str | Path = ".podherd") -> str:
+    """The SQLite database podherd uses when no URL is configured (absolute path)."""
+    return f"sqlite:///{(Path(workdir).resolve() / 'podherd.db').as_posix()}"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Accept ``postgresql://`` / ``postgres://`` and select the psycopg 3 driver."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """Build an engine with podherd's connection settings for the URL's backend."""
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo=echo, **kwargs)
+    if backend == "postgresql":
+        connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S, **kwargs.pop("connect_args", {})}
+        # pre_ping: after a database restart, stale pooled connections are replaced
+        # instead of failing the first heartbeat or claim.
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    return create_engine(parsed, echo=echo, **kwargs)
+
+
+def _sqlite_engine(url: URL, *, echo: bool, **kwargs: Any) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"check_same_thread": False, **kwargs.pop("connect_args", {})}
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see module doc)
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            _enable_wal(cursor)
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch to WAL; retried because the switch on a brand-new file can fail with
+    "database is locked" without consulting the busy timeout when several processes
+    open it at once."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Bring the schema to the newest migration; cheap when it already is.
+
+    Safe when several processes start at once (see :func:`podherd.db.migrate.upgrade`).
+    """
+    from podherd.db.migrate import ensure_schema as _ensure
+
+    _ensure(engine)
+
+
+def open_database(url: str | URL | None = None, workdir: str | Path = ".podherd") -> Engine:
+    """Engine for ``url`` (default: SQLite in ``workdir``) with the schema up to date."""
+    engine = make_engine(url or default_url(workdir))
+    ensure_schema(engine)
+    return engine

@@ -1,0 +1,55 @@
+"""The queries the scheduler needs, in one import (they live in topic modules).
+
+Every function takes an Engine and runs in its own short transaction.
+"""
+
+from podherd.db.jobs import (
+    SCHEDULER_JOB,
+    JobEndedError,
+    alive_sibling_ids,
+    dead_job_ids_with_work,
+    end_job,
+    heartbeat,
+    list_jobs,
+    register_job,
+)
+from podherd.db.reports import count_tasks_by_state, list_tasks, task_summary
+from podherd.db.results import (
+    UNCHANGED,
+    get_attempt,
+    record_attempt_launched,
+    record_attempt_state,
+    record_result,
+)
+from podherd.db.rows import AttemptRow, ClaimedTask, JobRow, TaskRow
+from podherd.db.tasks import PodNameFn, claim_queued_tasks, insert_tasks, running_attempts, take_over_tasks
+from podherd.db.tx import db_now
+
+__all__ = [
+    "SCHEDULER_JOB",
+    "UNCHANGED",
+    "AttemptRow",
+    "ClaimedTask",
+    "JobEndedError",
+    "JobRow",
+    "PodNameFn",
+    "TaskRow",
+    "alive_sibling_ids",
+    "claim_queued_tasks",
+    "count_tasks_by_state",
+    "db_now",
+    "dead_job_ids_with_work",
+    "end_job",
+    "get_attempt",
+    "heartbeat",
+    "insert_tasks",
+    "list_jobs",
+    "list_tasks",
+    "record_attempt_launched",
+    "record_attempt_state",
+    "record_result",
+    "register_job",
+    "running_attempts",
+    "take_over_tasks",
+    "task_summary",
+]

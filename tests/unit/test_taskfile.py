@@ -1,0 +1,207 @@
+"""Task files: good YAML/JSON, every kind of error, all errors reported at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from podherd.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
+
+GOOD_YAML = """
+tasks:
+  - name: build
+    image: python:3.11-slim
+    command: [python, -c, "print('hi')"]
+    args: ["--verbose"]
+    env: {MODE: fast, COUNT: "3"}
+    resources:
+      requests: {cpu: 500m, memory: 256Mi}
+      limits: {cpu: 1, memory: 1Gi, nvidia.com/gpu: 1}
+    namespace: team-a
+    max_tries: 3
+    timeout: 90.5
+    priority: 10
+    annotations: {example.com/owner: me}
+    labels: {app: build, tier: batch}
+    pod_overrides: {spec: {nodeSelector: {disk: ssd}}}
+  - name: minimal
+    image: alpine
+    command: ["true"]
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def errors_of(data: Any) -> list[tuple[str, str, str]]:
+    with pytest.raises(TaskFileError) as exc:
+        parse_tasks(data, "x.yaml")
+    return exc.value.errors
+
+
+def task(**fields: Any) -> dict[str, Any]:
+    return {"name": "t", "image": "alpine", "command": ["true"], **fields}
+
+
+def test_good_yaml(tmp_path: Path) -> None:
+    build, minimal = load_task_file(write(tmp_path, "tasks.yaml", GOOD_YAML))
+    assert build == TaskDef(
+        name="build",
+        image="python:3.11-slim",
+        command=("python", "-c", "print('hi')"),
+        args=("--verbose",),
+        env={"MODE": "fast", "COUNT": "3"},
+        resources={
+            "requests": {"cpu": "500m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"},
+        },
+        namespace="team-a",
+        max_tries=3,
+        timeout=90.5,
+        priority=10,
+        annotations={"example.com/owner": "me"},
+        labels={"app": "build", "tier": "batch"},
+        pod_overrides={"spec": {"nodeSelector": {"disk": "ssd"}}},
+    )
+    assert minimal == TaskDef(name="minimal", image="alpine", command=("true",))
+    assert minimal.namespace is None and minimal.max_tries == 1 and minimal.timeout is None and minimal.priority == 0
+
+
+def test_good_json_list_form(tmp_path: Path) -> None:
+    data = [task(name="a"), task(name="b", timeout=5, env={"X": "1"})]
+    a, b = load_task_file(write(tmp_path, "tasks.json", json.dumps(data)))
+    assert (a.name, b.name, b.timeout, b.env) == ("a", "b", 5.0, {"X": "1"})
+    assert load_task_file(write(tmp_path, "list.yml", "- {name: a, image: i, command: [x]}\n"))[0].name == "a"
+
+
+def test_all_errors_reported_at_once() -> None:
+    data = {
+        "tasks": [
+            {"name": "build", "image": "", "command": [], "max_tries": 0},
+            task(name="ok"),
+            task(name="build", timout=3),
+            "not a task",
+        ]
+    }
+    errors = errors_of(data)
+    assert ('tasks[0] (name "build")', "image", 'must be a non-empty string, got string ""') in errors
+    assert ('tasks[0] (name "build")', "command", "must not be empty") in errors
+    assert ('tasks[0] (name "build")', "max_tries", "must be at least 1, got 0") in errors
+    assert ('tasks[2] (name "build")', "timout", "unknown field (did you mean 'timeout'?)") in errors
+    assert ('tasks[2] (name "build")', "name", "duplicate name, first used by tasks[0]") in errors
+    assert ("tasks[3]", "", 'a task must be a mapping, got string "not a task"') in errors
+    assert len(errors) == 6
+    assert not any(label.startswith("tasks[1]") for label, _, _ in errors)
+
+
+def test_str_lists_one_error_per_line() -> None:
+    with pytest.raises(TaskFileError) as exc:
+        parse_tasks([{"image": "i", "command": ["x"]}, task(priority="high")], "f.yaml")
+    assert str(exc.value).splitlines() == [
+        "f.yaml: tasks[0]: name: required",
+        'f.yaml: tasks[1] (name "t"): priority: must be an integer, got string "high"',
+    ]
+
+
+def test_command_as_shell_string_gets_a_hint() -> None:
+    [(label, fld, msg)] = errors_of([task(command="echo 'hello world' && ls")])
+    assert (label, fld) == ('tasks[0] (name "t")', "command")
+    assert "not a shell string" in msg
+    assert 'did you mean ["echo", "hello world", "&&", "ls"]' in msg
+    assert '["sh", "-c", "echo \'hello world\' && ls"]' in msg
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "fragment"),
+    [
+        ({"name": ""}, "name", "non-empty string"),
+        ({"name": "x" * 201}, "name", "at most 200"),
+        ({"name": True}, "name", "got boolean true"),
+        ({"image": None}, "image", "got null"),
+        ({"command": ["ls", 3]}, "command[1]", "must be a string, got number 3"),
+        ({"command": {"a": 1}}, "command", "list of strings, got a mapping"),
+        ({"args": "-v"}, "args", "not a single string"),
+        ({"args": [None]}, "args[0]", "got null"),
+        ({"env": ["A=1"]}, "env", "mapping of strings to strings"),
+        ({"env": {"PORT": 8080}}, "env.PORT", 'got number 8080; quote it: "8080"'),
+        ({"env": {"DEBUG": True}}, "env.DEBUG", 'quote it: "true"'),
+        ({"env": {"A=B": "x"}}, "env.A=B", "must not contain '='"),
+        ({"resources": {"requests": {"cpu": "lots"}}}, "resources.requests.cpu", "Kubernetes quantity"),
+        ({"resources": {"requests": {"cpus": "1"}}}, "resources.requests.cpus", "did you mean 'cpu'"),
+        ({"resources": {"limit": {}}}, "resources.limit", "did you mean 'limits'"),
+        ({"resources": "big"}, "resources", "requests"),
+        ({"namespace": "Team_A"}, "namespace", "lowercase DNS label"),
+        ({"max_tries": 1.5}, "max_tries", "must be an integer"),
+        ({"max_tries": True}, "max_tries", "must be an integer, got boolean true"),
+        ({"timeout": 0}, "timeout", "greater than 0"),
+        ({"timeout": "5m"}, "timeout", "number of seconds"),
+        ({"priority": 1.0}, "priority", "must be an integer"),
+        ({"annotations": {"a": 1}}, "annotations.a", "must be a string"),
+        ({"labels": {"podherd.io/owner": "7"}}, "labels.podherd.io/owner", "reserved"),
+        ({"labels": {"airflow-worker": "7"}}, "labels.airflow-worker", "reserved"),
+        ({"labels": {"app": "no spaces"}}, "labels.app", "label value"),
+        ({"labels": {"Bad Key": "v"}}, "labels.Bad Key", "at most 63"),
+        ({"pod_overrides": ["x"]}, "pod_overrides", "must be a mapping"),
+        ({"imagee": "x"}, "imagee", "did you mean 'image'"),
+    ],
+)
+def test_field_errors(fields: dict[str, Any], field: str, fragment: str) -> None:
+    errors = errors_of([task(**fields)])
+    matching = [msg for _, fld, msg in errors if fld == field]
+    assert matching, errors
+    assert fragment in matching[0]
+
+
+def test_missing_required_fields_all_reported() -> None:
+    errors = errors_of([{}])
+    assert [(fld, msg) for _, fld, msg in errors] == [
+        ("name", "required"),
+        ("image", "required"),
+        ("command", "required"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({"task": []}, "unknown top-level key (did you mean 'tasks'?)"),
+        ({"tasks": {}}, "expected a list of tasks, got a mapping"),
+        ([], "no tasks in file"),
+        ("hello", "expected a list of tasks"),
+        (None, "expected a list of tasks, got null"),
+    ],
+)
+def test_file_shape_errors(data: Any, fragment: str) -> None:
+    errors = errors_of(data)
+    assert any(fragment in msg for _, _, msg in errors), errors
+    assert all(label == "file" for label, _, _ in errors)
+
+
+def test_bad_yaml_has_line_and_column(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError) as exc:
+        load_task_file(write(tmp_path, "bad.yaml", "tasks:\n  - name: a\n    image: [x\n"))
+    [(label, _, msg)] = exc.value.errors
+    assert label == "file" and msg.startswith("invalid YAML: line 4, column 1")
+
+
+def test_duplicate_yaml_keys_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError, match="line 3, column 3: found duplicate key 'name'"):
+        load_task_file(write(tmp_path, "dup.yaml", "- name: a\n  image: i\n  name: b\n  command: [x]\n"))
+
+
+def test_bad_json_has_line_and_column(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError, match=r"invalid JSON: line 2, column 1"):
+        load_task_file(write(tmp_path, "bad.json", '[{"name": "a",\n}]'))
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError, match="cannot read: No such file or directory"):
+        load_task_file(tmp_path / "missing.yaml")
+    with pytest.raises(TaskFileError, match="cannot read"):
+        load_task_file(tmp_path)  # a directory
