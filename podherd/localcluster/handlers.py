@@ -25,6 +25,7 @@ from podherd.localcluster.store import Store, TooOld, WatchItem
 from podherd.localcluster.tables import partial_metadata_list, table, to_partial_metadata
 
 JSON = "application/json"
+WATCH_STARTED = web.RequestKey("podherd_watch_started", bool)
 
 
 def dumps(obj: Any) -> bytes:
@@ -86,7 +87,7 @@ class ResourceHandlers:
         self.deleter = deleter
         self.logs = logs
         self.bookmark_interval = bookmark_interval
-        self.active_watches: set[web.Request] = set()
+        self.active_watches: dict[int, web.Request] = {}
 
     # ---- dispatch -----------------------------------------------------------------------------
     async def handle(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
@@ -208,9 +209,9 @@ class ResourceHandlers:
             await resp.write(dumps({"type": "ERROR", "object": gone}) + b"\n")
             await resp.write_eof()
             return resp
-        request["audit_code"] = 200
+        request[WATCH_STARTED] = True
         await resp.prepare(request)
-        self.active_watches.add(request)
+        self.active_watches[id(request)] = request
         loop = asyncio.get_running_loop()
         timeout = opts.timeout_seconds if opts.timeout_seconds is not None else random.uniform(1800, 3600)
         deadline = loop.time() + timeout
@@ -245,7 +246,7 @@ class ResourceHandlers:
             pass
         finally:
             self.store.unwatch(watcher)
-            self.active_watches.discard(request)
+            self.active_watches.pop(id(request), None)
         with contextlib.suppress(ConnectionResetError, ConnectionError, RuntimeError):
             await resp.write_eof()
         return resp
@@ -267,7 +268,7 @@ class ResourceHandlers:
     def drop_watches(self) -> int:
         """Fault: cut every open watch connection abruptly."""
         n = 0
-        for req in list(self.active_watches):
+        for req in list(self.active_watches.values()):
             if req.transport is not None:
                 req.transport.close()
                 n += 1

@@ -8,12 +8,15 @@ default and requires a bearer token on every request but the health probes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,14 +31,16 @@ from podherd.localcluster.api import Api
 from podherd.localcluster.deletion import Deleter
 from podherd.localcluster.errors import ApiError
 from podherd.localcluster.faults import Faults
-from podherd.localcluster.handlers import ResourceHandlers, json_response, read_body
+from podherd.localcluster.handlers import WATCH_STARTED, ResourceHandlers, json_response, read_body
 from podherd.localcluster.logs import LogStore
 from podherd.localcluster.routing import RequestInfo, resolve
 from podherd.localcluster.store import Store
+from podherd.localcluster.tls import ServingCerts, make_serving_certs
 
 log = logging.getLogger("podherd.localcluster")
 
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz")
+INFO_KEY = web.RequestKey("podherd_info", RequestInfo)
 
 
 @dataclass
@@ -52,6 +57,7 @@ class ClusterConfig:
     history_limit: int = 50_000
     kill_grace_cap: float | None = None  # cap pods' termination grace (tests)
     kubelet_events: bool | None = None
+    tls: bool = True  # client-go sends credentials only over TLS; plain HTTP is for benchmarks of Python clients
 
 
 class AuditLog:
@@ -101,11 +107,18 @@ class LocalCluster:
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.request_counts: dict[tuple[str, str, int], int] = {}
+        self.certs: ServingCerts | None = None
+        self._tls_dir: Path | None = None
 
     # ---- addresses ------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.port}"
+        scheme = "https" if self.config.tls else "http"
+        return f"{scheme}://{self.config.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        return str(self.certs.ca_file) if self.certs is not None else None
 
     @property
     def token(self) -> str:
@@ -115,7 +128,7 @@ class LocalCluster:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "podherd-local", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "podherd-local", "cluster": self._cluster_entry()}],
             "users": [{"name": "podherd-local", "user": {"token": self.token}}],
             "contexts": [
                 {
@@ -126,6 +139,12 @@ class LocalCluster:
             "current-context": "podherd-local",
             "preferences": {},
         }
+
+    def _cluster_entry(self) -> dict[str, str]:
+        entry = {"server": self.url}
+        if self.certs is not None:
+            entry["certificate-authority-data"] = base64.b64encode(self.certs.ca_pem()).decode()
+        return entry
 
     def write_kubeconfig(self, path: Path) -> Path:
         """Write a kubeconfig with the bearer token, readable by the owner only (0600)."""
@@ -146,7 +165,7 @@ class LocalCluster:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.time()
         info = resolve(request.method, request.path, dict(request.query))
-        request["info"] = info
+        request[INFO_KEY] = info
         code = 500
         try:
             if request.path not in PUBLIC_PATHS and not self._authorized(request):
@@ -168,7 +187,7 @@ class LocalCluster:
         except web.HTTPException:
             raise
         except (ConnectionResetError, asyncio.CancelledError):
-            code = request.get("audit_code", 499)
+            code = 200 if request.get(WATCH_STARTED) else 499
             raise
         except Exception:  # a bug must never take the server down or leak a traceback to clients
             log.exception("internal error serving %s %s", request.method, request.path_qs)
@@ -187,7 +206,7 @@ class LocalCluster:
         return secrets.compare_digest(header[7:].strip().encode(), self.token.encode())
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        info: RequestInfo = request["info"]
+        info = request[INFO_KEY]
         if info.is_resource:
             return await self.handlers.handle(request, info)
         return await self._non_resource(request, info)
@@ -308,7 +327,12 @@ class LocalCluster:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.host, self.config.port))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, backlog=1024)
+        ssl_context = None
+        if self.config.tls:
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="podherd-tls-"))
+            self.certs = make_serving_certs(self._tls_dir, self.config.host)
+            ssl_context = self.certs.server_context()
+        site = web.SockSite(self._runner, sock, backlog=1024, ssl_context=ssl_context)
         await site.start()
         self._spawn(self._every(1.0, self.deleter.finalize_namespaces))
         self._restart_fault_tasks()
@@ -326,6 +350,8 @@ class LocalCluster:
             await self._runner.cleanup()
         if self.audit is not None:
             self.audit.close()
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
 
     def start(self) -> LocalCluster:
         """Run the cluster on a background thread of this process; returns once it serves."""
@@ -381,10 +407,19 @@ class LocalCluster:
         cfg.host = self.url
         cfg.api_key = {"authorization": self.token}
         cfg.api_key_prefix = {"authorization": "Bearer"}
+        if self.ca_file:
+            cfg.ssl_ca_cert = self.ca_file
         api = client.ApiClient(cfg)
         if user_agent:
             api.user_agent = user_agent
         return api
+
+
+def http_pool(cluster: LocalCluster) -> Any:
+    """A urllib3 pool that trusts the cluster's CA (for raw HTTP in tests and tools)."""
+    import urllib3
+
+    return urllib3.PoolManager(ca_certs=cluster.ca_file) if cluster.ca_file else urllib3.PoolManager()
 
 
 async def serve_forever(cluster: LocalCluster, on_ready: Any = None) -> None:

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from podherd.localcluster.server import LocalCluster
+from podherd.localcluster.server import LocalCluster, http_pool
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "k8s"
 
@@ -66,7 +65,7 @@ def test_label_parse_errors_are_400(cluster: LocalCluster, vector: dict[str, Any
 
 @pytest.mark.parametrize("vector", FIELD_ERRORS, ids=[v["selector"][:40] for v in FIELD_ERRORS])
 def test_field_parse_errors_are_400(cluster: LocalCluster, vector: dict[str, Any]) -> None:
-    r = urllib3.PoolManager().request(
+    r = http_pool(cluster).request(
         "GET",
         f"{cluster.url}/api/v1/namespaces/default/pods",
         fields={"fieldSelector": vector["selector"]},
