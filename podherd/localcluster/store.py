@@ -14,11 +14,15 @@ compacted etcd does.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from podherd.timefmt import micro as now_micro
+from podherd.timefmt import rfc3339 as now_rfc3339
+
+__all__ = ["Event", "Key", "Store", "TooOld", "WatchItem", "Watcher", "now_micro", "now_rfc3339"]
 
 Key = tuple[str, str]  # (namespace, name); namespace "" for cluster-scoped kinds
 Matcher = Callable[[dict[str, Any]], bool]
@@ -264,14 +268,3 @@ class Store:
         for w in self._watchers:
             if not w.closed:
                 w.queue.put_nowait(WatchItem("BOOKMARK", None, self.rv))
-
-
-def now_rfc3339(t: float | None = None) -> str:
-    """Whole-second UTC timestamps, as metav1.Time serialises."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t if t is not None else time.time()))
-
-
-def now_micro(t: float | None = None) -> str:
-    """MicroTime: 2006-01-02T15:04:05.000000Z."""
-    t = t if t is not None else time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1e6):06d}Z"

@@ -1,0 +1,339 @@
+"""The Kubernetes executor: launch attempts as pods, follow them, record results, clean up.
+
+All state changes happen on the replica's loop thread in `sync()`: creates run
+on a thread pool and report back through a queue; the watchers feed pod events
+through another. Per attempt the order is always: result committed in the DB,
+then the pod deleted (uid precondition) or labelled done (DESIGN §4.4).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+from sqlalchemy import Engine
+
+from podherd.config import Config
+from podherd.db import queries
+from podherd.db.rows import ClaimedTask
+from podherd.executor.attempts import (
+    CREATING,
+    DELETE,
+    LAUNCHED,
+    Attempt,
+    cleanup_action,
+    pod_body,
+    pod_identity,
+)
+from podherd.executor.cleanup import Cleaner, CleanupJob
+from podherd.executor.watcher import PodEvent, PodWatcher
+from podherd.kube.classify import ALREADY_EXISTS, ErrorClass, backoff_delay, classify_exception
+from podherd.kube.client import KubeClient
+from podherd.labels import LabelScheme, owner_selector
+from podherd.podstatus import LOST, Outcome, deleted_outcome, pod_outcome, timeout_outcome
+
+log = logging.getLogger("podherd.executor")
+
+
+@dataclass
+class ExecutorStats:
+    launched: int = 0
+    create_retries: int = 0
+    create_failures: int = 0
+    already_existed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timeouts: int = 0
+    lost: int = 0
+    released: int = 0
+
+
+@dataclass(frozen=True)
+class _Created:
+    key: tuple[str, str]
+    pod: dict[str, Any] | None
+    error: ErrorClass | None
+
+
+class KubernetesExecutor:
+    """Runs one replica's attempts. Not thread-safe: call everything but `stop` from one thread."""
+
+    def __init__(
+        self,
+        kube: KubeClient,
+        engine: Engine,
+        config: Config,
+        owner_id: int,
+        scheme: LabelScheme,
+        template: dict[str, Any] | None = None,
+        wake: threading.Event | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.kube = kube
+        self.engine = engine
+        self.cfg = config.kubernetes_executor
+        self.owner_id = owner_id
+        self.scheme = scheme
+        self.template = template
+        self.clock = clock
+        self.wake = wake or threading.Event()
+        self.fatal = frozenset(self.cfg.worker_pod_pending_fatal_container_state_reasons)
+        self.attempts: dict[tuple[str, str], Attempt] = {}
+        self.events: queue.Queue[PodEvent] = queue.Queue()
+        self.watchers: dict[str, PodWatcher] = {}
+        self.stats = ExecutorStats()
+        self.cleaner = Cleaner(kube, scheme, str(owner_id))
+        self._created: queue.Queue[_Created] = queue.Queue()
+        self._creators = ThreadPoolExecutor(
+            max_workers=max(1, self.cfg.worker_pods_creation_batch_size), thread_name_prefix="podherd-create"
+        )
+        self._last_reconcile = clock()
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.watch(self.cfg.namespace)
+
+    def watch(self, namespace: str) -> PodWatcher:
+        """Follow this replica's pods in `namespace` (one watcher per namespace, started on first use)."""
+        w = self.watchers.get(namespace)
+        if w is None:
+            selector = owner_selector(self.scheme, str(self.owner_id))
+            w = PodWatcher(self.kube, namespace, selector, self.events, on_event=self.wake.set)
+            w.start()
+            self.watchers[namespace] = w
+        return w
+
+    def stop(self, wait_cleanup: bool = True) -> None:
+        for w in self.watchers.values():
+            w.stop()
+        self._creators.shutdown(wait=True)
+        self.cleaner.shutdown(wait=wait_cleanup)
+
+    def free_slots(self, parallelism: int) -> int:
+        return max(0, parallelism - len(self.attempts))
+
+    def busy(self) -> bool:
+        return bool(self.attempts) or self.cleaner.busy() > 0
+
+    # ---- launching ----------------------------------------------------------------------------
+    def launch(self, tasks: list[ClaimedTask]) -> None:
+        """Start tracking claimed attempts; their pods are created in bounded batches by `sync()`."""
+        now = self.clock()
+        for t in tasks:
+            att = Attempt(t, started=now)
+            if t.attempt_state != "launching" or t.pod_uid:
+                att.phase = LAUNCHED  # taken over or restarted: the pod may exist; the watcher will tell
+                att.uid = t.pod_uid
+            self.attempts[att.key] = att
+            self.watch(t.namespace)
+
+    def _create_due(self) -> None:
+        now = self.clock()
+        budget = self.cfg.worker_pods_creation_batch_size
+        for att in list(self.attempts.values()):
+            if budget <= 0:
+                break
+            if att.phase == CREATING and not att.creating and att.next_create_at <= now:
+                att.creating = True
+                budget -= 1
+                self._creators.submit(self._create, att.key, att.task)
+
+    def _create(self, key: tuple[str, str], task: ClaimedTask) -> None:
+        """Thread-pool body: one create call; the loop thread handles the answer."""
+        try:
+            pod = self.kube.create_pod(task.namespace, pod_body(task, self.scheme, self.template))
+            self._created.put(_Created(key, pod, None))
+        except Exception as e:
+            self._created.put(_Created(key, None, classify_exception(e)))
+        self.wake.set()
+
+    def _on_created(self, done: _Created) -> None:
+        att = self.attempts.get(done.key)
+        if att is None:
+            return
+        att.creating = False
+        if done.error is None and done.pod is not None:
+            self._launched(att, done.pod)
+            return
+        err = done.error
+        assert err is not None
+        if err.kind == ALREADY_EXISTS:
+            self._adopt_existing(att)
+            return
+        if err.transient and att.create_errors < self.cfg.task_publish_max_retries:
+            att.create_errors += 1
+            self.stats.create_retries += 1
+            att.next_create_at = self.clock() + max(err.retry_after or 0.0, backoff_delay(att.create_errors))
+            log.info("create of %s failed (%s), retry %d", att.task.pod_name, err.reason, att.create_errors)
+            return
+        self.stats.create_failures += 1
+        reason = f"pod create failed: {err.reason}" if err.reason else "pod create failed"
+        self._record(att, Outcome("failed", reason=reason, message=err.message))
+
+    def _adopt_existing(self, att: Attempt) -> None:
+        """409 AlreadyExists means 'already launched' (deterministic names): never a second run."""
+        try:
+            pod = self.kube.get_pod(att.task.namespace, att.task.pod_name)
+        except Exception as e:
+            att.next_create_at = self.clock() + backoff_delay(att.create_errors)
+            att.create_errors += 1
+            log.info("could not read existing pod %s (%s); will retry", att.task.pod_name, type(e).__name__)
+            return
+        if pod_identity(pod, self.scheme) != (att.task.task_id, att.task.try_number):
+            self._record(att, Outcome("failed", reason="pod name taken", message="a pod of another task has this name"))
+            return
+        self.stats.already_existed += 1
+        self._launched(att, pod)
+
+    def _launched(self, att: Attempt, pod: dict[str, Any]) -> None:
+        att.phase = LAUNCHED
+        att.uid = pod["metadata"].get("uid")
+        self.stats.launched += 1
+        if att.uid:
+            queries.record_attempt_launched(self.engine, att.task.task_id, att.task.try_number, att.uid)
+
+    # ---- the loop's step ----------------------------------------------------------------------
+    def sync(self, max_events: int = 5000) -> int:
+        """Handle create answers and pod events, start due creates, enforce timeouts. Returns work done."""
+        work = 0
+        while True:
+            try:
+                self._on_created(self._created.get_nowait())
+                work += 1
+            except queue.Empty:
+                break
+        for _ in range(max_events):
+            try:
+                ev = self.events.get_nowait()
+            except queue.Empty:
+                break
+            self._on_event(ev)
+            work += 1
+        self._create_due()
+        work += self._enforce_timeouts()
+        if self.clock() - self._last_reconcile > 15.0:
+            self._last_reconcile = self.clock()
+            self._reconcile()
+        return work
+
+    # ---- events -------------------------------------------------------------------------------
+    def _on_event(self, ev: PodEvent) -> None:
+        meta = ev.pod.get("metadata") or {}
+        att = self.attempts.get((ev.namespace, meta.get("name", "")))
+        if att is None:
+            self._stray(ev)
+            return
+        uid = meta.get("uid")
+        if att.uid and uid != att.uid:
+            return  # an older incarnation of the same name
+        if att.uid is None and uid:
+            att.uid = uid
+            if att.phase == CREATING and not att.creating:
+                att.phase = LAUNCHED
+        att.last_pod = ev.pod
+        if ev.type in ("DELETED", "GONE"):
+            self._on_gone(att, ev)
+            return
+        outcome = pod_outcome(ev.pod, self.fatal)
+        if outcome.state == "running" and not att.running:
+            att.running = True
+            queries.record_attempt_state(self.engine, att.task.task_id, att.task.try_number, "running")
+        if outcome.terminal:
+            self._finish(att, outcome, ev.pod)
+
+    def _on_gone(self, att: Attempt, ev: PodEvent) -> None:
+        """The pod left our watch: deleted, claimed by another replica, or labelled done. Look before acting."""
+        try:
+            pod = self.kube.get_pod(att.task.namespace, att.task.pod_name)
+        except ApiException as e:
+            if e.status != 404:
+                return  # we will see it again on the next re-list or reconcile
+            pod = None
+        except Exception:
+            return
+        if pod is not None and pod["metadata"].get("uid") == att.uid:
+            labels = pod["metadata"].get("labels") or {}
+            if labels.get(self.scheme.owner_key) != str(self.owner_id) or labels.get(self.scheme.done_key):
+                self.stats.released += 1
+                self.attempts.pop(att.key, None)  # no longer ours to finish
+            return
+        outcome = deleted_outcome(ev.pod) if ev.type == "DELETED" else LOST
+        if outcome.reason == LOST.reason:
+            self.stats.lost += 1
+        self._record(att, outcome)
+
+    def _stray(self, ev: PodEvent) -> None:
+        """A pod with our owner label that we do not track: finish it from the DB's point of view."""
+        if ev.type in ("DELETED", "GONE"):
+            return
+        ident = pod_identity(ev.pod, self.scheme)
+        outcome = pod_outcome(ev.pod, self.fatal)
+        if ident is None or not outcome.terminal:
+            return
+        task_id, try_number = ident
+        state = "success" if outcome.state == "success" else "failed"
+        details = None if state == "success" else outcome.to_details()
+        queries.record_result(self.engine, task_id, try_number, state, outcome.exit_code, details, self.owner_id)
+        meta = ev.pod["metadata"]
+        phase = (ev.pod.get("status") or {}).get("phase")
+        action = cleanup_action(
+            state == "success",
+            phase in ("Succeeded", "Failed"),
+            self.cfg.delete_worker_pods,
+            self.cfg.delete_worker_pods_on_failure,
+        )
+        self.cleaner.submit(CleanupJob(ev.namespace, meta["name"], meta.get("uid"), action))
+
+    # ---- results ------------------------------------------------------------------------------
+    def _record(self, att: Attempt, outcome: Outcome) -> str:
+        """Commit the attempt's outcome (idempotent) and forget the attempt."""
+        state = "success" if outcome.state == "success" else "failed"
+        details = None if state == "success" else outcome.to_details()
+        result = queries.record_result(
+            self.engine, att.task.task_id, att.task.try_number, state, outcome.exit_code, details, self.owner_id
+        )
+        self.attempts.pop(att.key, None)
+        if state == "success":
+            self.stats.succeeded += 1
+        else:
+            self.stats.failed += 1
+        log.info("%s try %d: %s %s -> task %s", att.task.name, att.task.try_number, state, outcome.reason, result)
+        return result
+
+    def _finish(self, att: Attempt, outcome: Outcome, pod: dict[str, Any] | None, grace: int | None = None) -> None:
+        self._record(att, outcome)  # result first ...
+        phase = ((pod or {}).get("status") or {}).get("phase")
+        action = cleanup_action(
+            outcome.state == "success",
+            phase in ("Succeeded", "Failed"),
+            self.cfg.delete_worker_pods,
+            self.cfg.delete_worker_pods_on_failure,
+        )
+        if att.phase == LAUNCHED or att.uid:  # ... then the pod
+            ns, name = att.key
+            self.cleaner.submit(CleanupJob(ns, name, att.uid, action, grace if action == DELETE else None))
+
+    def _enforce_timeouts(self) -> int:
+        now = self.clock()
+        n = 0
+        for att in list(self.attempts.values()):
+            if att.timed_out(now) and not att.creating:
+                self.stats.timeouts += 1
+                self._finish(att, timeout_outcome(att.task.timeout_seconds or 0), None)
+                n += 1
+        return n
+
+    def _reconcile(self) -> None:
+        """Level-triggered check: a launched pod the watcher no longer knows after a sync is gone."""
+        for att in list(self.attempts.values()):
+            w = self.watchers.get(att.task.namespace)
+            if w is None or att.phase != LAUNCHED or not att.uid or not w.synced.is_set():
+                continue
+            if att.uid not in w.known and self.clock() - att.started > 15.0:
+                self._on_gone(att, PodEvent("GONE", att.last_pod or {"metadata": {}}, att.task.namespace))

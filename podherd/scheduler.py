@@ -1,0 +1,175 @@
+"""One scheduler replica: registry row, heartbeat thread, and the claim → launch → sync loop.
+
+The heartbeat runs on its own thread with its own short transactions, so a slow
+loop never makes a live replica look dead (DESIGN §4.8). Stopping (SIGTERM)
+stops claiming, finishes the current loop, marks the job row ended and leaves
+running pods for the survivors to adopt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from podherd import __version__
+from podherd.config import Config
+from podherd.db import queries
+from podherd.executor.executor import KubernetesExecutor
+from podherd.kube.client import KubeClient
+from podherd.labels import get_scheme
+from podherd.podspec import pod_name
+
+log = logging.getLogger("podherd.scheduler")
+
+
+@dataclass
+class ReplicaStats:
+    loops: int = 0
+    claimed: int = 0
+    heartbeats: int = 0
+    heartbeat_failures: int = 0
+    loop_seconds_max: float = 0.0
+    loop_seconds: list[float] = field(default_factory=list)
+
+
+class Heartbeat(threading.Thread):
+    """Writes `latest_heartbeat` every period, independent of the loop."""
+
+    def __init__(self, replica: Replica, period: float) -> None:
+        super().__init__(name="podherd-heartbeat", daemon=True)
+        self.replica = replica
+        self.period = period
+        self.stopping = threading.Event()
+        self.hooks: list[Callable[[], None]] = []  # e.g. Lease renewal (HA)
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.period):
+            self.beat()
+
+    def beat(self) -> None:
+        r = self.replica
+        try:
+            queries.heartbeat(r.engine, r.job_id)
+            r.stats.heartbeats += 1
+        except queries.JobEndedError:
+            log.error("replica %s: our job row was ended by someone else; stopping", r.job_id)
+            r.request_stop()
+        except Exception as e:  # the DB blinked: keep trying, the loop keeps working
+            r.stats.heartbeat_failures += 1
+            log.warning("replica %s: heartbeat failed (%s)", r.job_id, type(e).__name__)
+        for hook in self.hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("heartbeat hook failed")
+
+
+class Replica:
+    """A scheduler replica. `start()`, then `run()` until `request_stop()` (or a predicate) ends it."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        kube: KubeClient,
+        template: dict[str, Any] | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.kube = kube
+        self.template = template
+        self.hostname = hostname or socket.gethostname()
+        self.scheme = get_scheme(config.core.label_scheme)
+        self.job_id = 0
+        self.executor: KubernetesExecutor | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.stats = ReplicaStats()
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self.loop_hooks: list[Callable[[], int]] = []  # periodic extras (HA sweeps) run each loop
+
+    @property
+    def user_agent(self) -> str:
+        return f"podherd/{__version__} (replica {self.job_id})"
+
+    def start(self) -> None:
+        self.job_id = queries.register_job(self.engine, queries.SCHEDULER_JOB, self.hostname, os.getpid())
+        self.kube.set_user_agent(self.user_agent)
+        self.executor = KubernetesExecutor(
+            self.kube, self.engine, self.config, self.job_id, self.scheme, self.template, wake=self.wake
+        )
+        self.heartbeat = Heartbeat(self, self.config.scheduler.scheduler_heartbeat_sec)
+        self.heartbeat.start()
+        self.executor.start()
+        log.info("replica %s started on %s (pid %s)", self.job_id, self.hostname, os.getpid())
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def step(self) -> int:
+        """One loop: claim what fits, launch, process events. Returns how much work was done."""
+        ex = self.executor
+        assert ex is not None
+        started = time.monotonic()
+        work = 0
+        if not self.stopping:
+            free = ex.free_slots(self.config.core.parallelism)
+            if free:
+                claimed = queries.claim_queued_tasks(self.engine, self.job_id, free, pod_name)
+                if claimed:
+                    self.stats.claimed += len(claimed)
+                    ex.launch(claimed)
+                    work += len(claimed)
+        work += ex.sync()
+        for hook in self.loop_hooks:
+            work += hook()
+        elapsed = time.monotonic() - started
+        self.stats.loops += 1
+        self.stats.loop_seconds_max = max(self.stats.loop_seconds_max, elapsed)
+        if len(self.stats.loop_seconds) < 100_000:
+            self.stats.loop_seconds.append(elapsed)
+        return work
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Loop until stopped (or `until()` is true); sleeps only when a loop found nothing to do."""
+        idle = self.config.scheduler.loop_idle_sleep
+        while not self.stopping:
+            try:
+                work = self.step()
+            except Exception:  # a failed loop (e.g. the DB is down) must not end the replica
+                log.exception("replica %s: loop failed; retrying", self.job_id)
+                work = 0
+                time.sleep(min(1.0, idle * 5 or 1.0))
+            if until is not None and until():
+                return
+            if not work:
+                self.wake.wait(idle)
+                self.wake.clear()
+
+    def shutdown(self, end_state: str = "success") -> None:
+        """Stop claiming, leave running pods for adoption, mark the job row ended."""
+        self._stop.set()
+        if self.heartbeat is not None:
+            self.heartbeat.stopping.set()
+        if self.executor is not None:
+            self.executor.stop()
+        if self.job_id:
+            try:
+                queries.end_job(self.engine, self.job_id, end_state)
+            except Exception:
+                log.exception("replica %s: could not mark the job row ended", self.job_id)
+        log.info("replica %s stopped", self.job_id)
