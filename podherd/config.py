@@ -71,8 +71,8 @@ class KubernetesExecutorSettings(_Section):
     pod_template_file: str = ""
     config_file: str = Field("", description="kubeconfig path; empty: in-cluster or the default kubeconfig")
     cluster_context: str = ""
-    kube_client_qps: float = Field(50, gt=0)
-    kube_client_burst: int = Field(100, ge=1)
+    kube_client_qps: float = Field(200, gt=0, description="client-side requests per second (token bucket)")
+    kube_client_burst: int = Field(400, ge=1)
 
     @field_validator("worker_pod_pending_fatal_container_state_reasons", mode="before")
     @classmethod

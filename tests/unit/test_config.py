@@ -33,7 +33,7 @@ def test_defaults_match_design_table() -> None:
     assert k.worker_pod_pending_fatal_container_state_reasons == DEFAULT_FATAL_REASONS
     assert "ImagePullBackOff" in DEFAULT_FATAL_REASONS and "InvalidImageName" in DEFAULT_FATAL_REASONS
     assert k.done_pod_retention == 86400 and k.liveness == "both" and k.pod_template_file == ""
-    assert (k.kube_client_qps, k.kube_client_burst) == (50, 100)
+    assert (k.kube_client_qps, k.kube_client_burst) == (200, 400)
 
 
 def test_config_is_frozen() -> None:

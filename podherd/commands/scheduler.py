@@ -1,0 +1,62 @@
+"""`podherd scheduler`: one long-running scheduler replica."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from podherd.commands.common import (
+    CONFIG_OPTION,
+    CONTEXT_OPTION,
+    DB_OPTION,
+    KUBECONFIG_OPTION,
+    config_from,
+    kube_client,
+    load_template,
+    open_engine,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scheduler")(scheduler)
+
+
+def scheduler(
+    db: str | None = DB_OPTION,
+    kubeconfig: Path | None = KUBECONFIG_OPTION,
+    context: str | None = CONTEXT_OPTION,
+    config: Path | None = CONFIG_OPTION,
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run a scheduler replica until SIGTERM/SIGINT: claim queued tasks, run them as pods, record results.
+
+    Run several against one database (PostgreSQL for several hosts) for high availability.
+    On SIGTERM it stops claiming, finishes its loop, marks its job row ended and leaves
+    running pods for the surviving replicas to adopt.
+    """
+    level = getattr(logging, log_level.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter("expected debug, info, warning or error", param_hint="--log-level")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    cfg = config_from(config)
+    engine = open_engine(db, cfg)
+    kube = kube_client(kubeconfig, context, cfg)
+
+    from podherd.scheduler import Replica
+
+    replica = Replica(cfg, engine, kube, load_template(cfg))
+
+    def on_signal(_sig: int, _frame: Any) -> None:
+        replica.request_stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    replica.start()
+    try:
+        replica.run()
+    finally:
+        replica.shutdown()
