@@ -23,6 +23,7 @@ from podherd import __version__
 from podherd.config import Config
 from podherd.db import queries
 from podherd.executor.executor import KubernetesExecutor
+from podherd.executor.retention import RetentionSweep
 from podherd.kube.client import KubeClient
 from podherd.labels import get_scheme
 from podherd.podspec import pod_name
@@ -107,6 +108,17 @@ class Replica:
         self.executor = KubernetesExecutor(
             self.kube, self.engine, self.config, self.job_id, self.scheme, self.template, wake=self.wake
         )
+        k = self.config.kubernetes_executor
+        retention = RetentionSweep(
+            self.kube,
+            self.executor.cleaner,
+            self.scheme,
+            namespaces=lambda: list(self.executor.watchers) if self.executor else [],
+            owners=lambda: [str(self.job_id)],
+            retention=k.done_pod_retention,
+            period=min(max(k.done_pod_retention / 4, 1.0), self.config.scheduler.orphaned_tasks_check_interval),
+        )
+        self.loop_hooks.append(retention.maybe_run)
         self.heartbeat = Heartbeat(self, self.config.scheduler.scheduler_heartbeat_sec)
         self.heartbeat.start()
         self.executor.start()

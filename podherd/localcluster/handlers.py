@@ -216,24 +216,32 @@ class ResourceHandlers:
         timeout = opts.timeout_seconds if opts.timeout_seconds is not None else random.uniform(1800, 3600)
         deadline = loop.time() + timeout
         next_bookmark = loop.time() + self.bookmark_interval
+        getter: asyncio.Task[WatchItem] | None = None
         try:
             while True:
                 now = loop.time()
                 if now >= deadline:
-                    if opts.allow_bookmarks:
+                    if opts.allow_bookmarks and watcher.queue.empty():
                         await resp.write(self._bookmark(rtype))
                     break
-                wait = deadline - now
-                if opts.allow_bookmarks:
-                    wait = min(wait, max(0.0, next_bookmark - now))
-                try:
-                    item = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
-                except TimeoutError:
-                    if opts.allow_bookmarks and loop.time() >= next_bookmark and watcher.queue.empty():
-                        await resp.write(self._bookmark(rtype))
-                        next_bookmark = loop.time() + self.bookmark_interval
-                    continue
-                batch = [item]
+                if getter is None and not watcher.queue.empty():
+                    batch = [watcher.queue.get_nowait()]
+                else:
+                    # One long-lived getter: cancelling a get() on timeout can lose an item (py3.11 wait_for).
+                    if getter is None:
+                        getter = asyncio.ensure_future(watcher.queue.get())
+                    wait = deadline - now
+                    if opts.allow_bookmarks:
+                        wait = min(wait, max(0.0, next_bookmark - now))
+                    done, _ = await asyncio.wait({getter}, timeout=wait)
+                    if not done:
+                        # Nothing is queued, so every event up to the store's RV has been written.
+                        if opts.allow_bookmarks and loop.time() >= next_bookmark and watcher.queue.empty():
+                            await resp.write(self._bookmark(rtype))
+                            next_bookmark = loop.time() + self.bookmark_interval
+                        continue
+                    batch = [getter.result()]
+                    getter = None
                 while not watcher.queue.empty() and len(batch) < 512:
                     batch.append(watcher.queue.get_nowait())
                 closing = any(i.type == "CLOSE" for i in batch)
@@ -245,6 +253,8 @@ class ResourceHandlers:
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            if getter is not None:
+                getter.cancel()
             self.store.unwatch(watcher)
             self.active_watches.pop(id(request), None)
         with contextlib.suppress(ConnectionResetError, ConnectionError, RuntimeError):

@@ -68,6 +68,8 @@ class AuditLog:
         self._fh: IO[str] = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
 
     def write(self, request: web.Request, info: RequestInfo, code: int, started: float) -> None:
+        if self._fh.closed:
+            return  # a request finishing while the cluster stops
         rec = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)) + f".{int(started % 1 * 1e6):06d}Z",
             "verb": info.verb,
