@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from podherd.db import open_database, queries
 from podherd.db.rows import TaskRow
 from podherd.kube.client import KubeClient
 from podherd.localcluster.faults import Faults
+from podherd.localcluster.resources import LEASES
 from podherd.localcluster.server import ClusterConfig, LocalCluster
 from podherd.scheduler import Replica
 from podherd.taskfile import parse_tasks
@@ -237,8 +239,6 @@ def test_fatal_waiting_reason_fails_and_deletes(
 def test_pod_deleted_by_someone_else_fails_the_attempt(
     cluster: LocalCluster, core: client.CoreV1Api, fresh_ns: str, tmp_path: Path
 ) -> None:
-    import threading
-
     def delete_soon() -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -271,6 +271,15 @@ def test_faults_every_task_ends_correctly_and_nothing_leaks(tmp_path: Path) -> N
         cluster.call(lambda: cluster.api.create_namespace_object(ns))
         tasks = [task(f"f{i}", PY, "-c", "import time; time.sleep(1)") for i in range(100)]
         tasks.append(task("fails", "sh", "-c", "exit 4"))
+
+        def expire_everything() -> None:
+            # One write, then compaction, then a drop: the watcher's resume RV is now too old (410).
+            cluster.api.create(LEASES, "default", {"metadata": {"generateName": "tick-"}})
+            cluster.store.compact()
+            cluster.handlers.drop_watches()
+
+        injector = threading.Timer(3.0, lambda: cluster.call(expire_everything))
+        injector.start()
         rows, replica = run_tasks(
             cluster,
             tmp_path,
@@ -280,6 +289,7 @@ def test_faults_every_task_ends_correctly_and_nothing_leaks(tmp_path: Path) -> N
             kubernetes_executor__task_publish_max_retries="10",
             kubernetes_executor__delete_worker_pods_on_failure="true",
         )
+        injector.join()
         by_name = {t.name: t for t in rows}
         assert by_name.pop("fails").state == "failed"
         assert {t.state for t in by_name.values()} == {"success"}
