@@ -10,6 +10,7 @@ from podherd.localcluster.api import Api
 from podherd.localcluster.errors import ApiError, Cause
 from podherd.localcluster.resources import NAMESPACES, PODS, RESOURCES, ResourceType
 from podherd.localcluster.store import now_rfc3339
+from podherd.timefmt import parse
 
 POLICIES = ("Background", "Foreground", "Orphan")
 
@@ -146,11 +147,16 @@ class Deleter:
             if period >= current:
                 return self._answer(rtype, obj)  # a second DELETE may only shorten the grace
         if period > 0 or meta.get("finalizers"):
-            now = self.api.clock()
+            start = self.api.clock()
+            if meta.get("deletionTimestamp"):
+                # Shortening: the first request's time plus the new period (BeforeDelete), not now + period.
+                first = parse(meta["deletionTimestamp"])
+                if first is not None:
+                    start = first - int(meta.get("deletionGracePeriodSeconds") or 0)
             updated = dict(obj)
             updated["metadata"] = {
                 **meta,
-                "deletionTimestamp": now_rfc3339(now + period),
+                "deletionTimestamp": now_rfc3339(start + period),
                 "deletionGracePeriodSeconds": period,
             }
             if rtype is PODS and "generation" in meta:

@@ -189,6 +189,9 @@ class Kubelet:
     async def stop(self) -> None:
         """Stop every container (SIGTERM, SIGKILL after a few seconds) and cancel all timers."""
         self.stopped = True
+        if self._subscribed:
+            self.store.unsubscribe(self._on_event)
+            self._subscribed = False
         for ps in self.pods.values():
             ps.cancel_timers()
             if ps.wake is not None:

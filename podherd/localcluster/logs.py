@@ -37,7 +37,10 @@ class LogStore:
             old.changed.set()
 
     def append(self, namespace: str, pod: str, container: str, chunk: bytes) -> None:
-        log = self._logs.setdefault((namespace, pod, container), _Log())
+        """Add output to an open log; output for a log never opened (or already dropped) is discarded."""
+        log = self._logs.get((namespace, pod, container))
+        if log is None or log.closed:
+            return
         log.data += chunk
         if len(log.data) > self.cap:
             del log.data[: len(log.data) - self.cap]

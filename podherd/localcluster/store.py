@@ -240,6 +240,10 @@ class Store:
         """Call `fn` synchronously after every committed event (the kubelet uses this)."""
         self._listeners.append(fn)
 
+    def unsubscribe(self, fn: Callable[[Event], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
     def watch(self, resource: str, namespace: str | None, matches: Matcher, since: int | None) -> Watcher:
         """Register a watcher. `since=None` replays the current state as ADDED; else events after `since`."""
         w = Watcher(resource, namespace, matches, self.watcher_queue_limit)
@@ -262,9 +266,3 @@ class Store:
 
     def watchers(self) -> list[Watcher]:
         return list(self._watchers)
-
-    def bookmark_all(self) -> None:
-        """Queue a BOOKMARK at the current RV on every watcher (every earlier event is already queued)."""
-        for w in self._watchers:
-            if not w.closed:
-                w.queue.put_nowait(WatchItem("BOOKMARK", None, self.rv))
