@@ -31,7 +31,13 @@ def up(
     ),
     audit_log: Path | None = typer.Option(None, "--audit-log", help="Append one JSON line per API request here."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Working directory for the kubelet's files."),
-    token: str | None = typer.Option(None, "--token", help="Bearer token to require (default: a random one)."),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="PODHERD_CLUSTER_TOKEN",
+        show_envvar=True,
+        help="Bearer token to require (default: a random one). Prefer the environment variable: argv is visible in ps.",
+    ),
     fault: list[str] = typer.Option(
         [],
         "--fault",
