@@ -97,6 +97,7 @@ class Replica:
         self.wake = threading.Event()
         self._stop = threading.Event()
         self.loop_hooks: list[Callable[[], int]] = []  # periodic extras (HA sweeps) run each loop
+        self.only_ids: set[int] | None = None  # claim only these tasks (podherd run)
 
     @property
     def user_agent(self) -> str:
@@ -141,7 +142,7 @@ class Replica:
         if not self.stopping:
             free = ex.free_slots(self.config.core.parallelism)
             if free:
-                claimed = queries.claim_queued_tasks(self.engine, self.job_id, free, pod_name)
+                claimed = queries.claim_queued_tasks(self.engine, self.job_id, free, pod_name, self.only_ids)
                 if claimed:
                     self.stats.claimed += len(claimed)
                     ex.launch(claimed)

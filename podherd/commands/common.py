@@ -33,7 +33,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def config_from(path: Path | None) -> Config:
     if path is not None and not path.is_file():
-        fail(f"config file {path} does not exist")
+        fail(f"config file {path} {'is not a file' if path.exists() else 'does not exist'}")
     try:
         return load_config(path, os.environ)
     except ConfigError as e:
@@ -45,14 +45,17 @@ def database_url(db: str | None, config: Config) -> str | None:
 
 
 def open_engine(db: str | None, config: Config) -> Any:
+    from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
     from podherd.db import open_database
 
     try:
         return open_database(database_url(db, config))
+    except CommandError as e:
+        fail(f"the database schema is at a revision this podherd does not know (newer podherd?): {short_error(e)}")
     except (SQLAlchemyError, OSError, ValueError) as e:
-        fail(f"cannot open the database: {_short(e)}")
+        fail(f"cannot open the database: {short_error(e)}")
 
 
 def load_template(config: Config) -> dict[str, Any] | None:
@@ -62,7 +65,7 @@ def load_template(config: Config) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as e:
-        fail(f"pod_template_file {path}: {_short(e)}")
+        fail(f"pod_template_file {path}: {short_error(e)}")
     if not isinstance(data, dict):
         fail(f"pod_template_file {path}: expected a Pod manifest (a mapping)")
     return data
@@ -74,6 +77,9 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
     from podherd.kube.client import KubeClient, KubeSettings
 
     k = config.kubernetes_executor
+    path = kubeconfig or (Path(k.config_file) if k.config_file else None)
+    if path is not None and not path.is_file():
+        fail(f"kubeconfig {path} does not exist")
     settings = KubeSettings(
         kubeconfig=str(kubeconfig) if kubeconfig else (k.config_file or None),
         context=context or k.cluster_context or None,
@@ -83,7 +89,7 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
     try:
         return KubeClient.from_settings(settings)
     except (ConfigException, OSError, ValueError) as e:
-        fail(f"cannot load Kubernetes configuration: {_short(e)}")
+        fail(f"cannot load Kubernetes configuration: {short_error(e)}")
 
 
 @contextmanager
@@ -98,7 +104,8 @@ def user_errors() -> Iterator[None]:
         fail(str(e))
 
 
-def _short(e: BaseException) -> str:
+def short_error(e: BaseException) -> str:
+    """The first line of an error, for one-line user messages."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 

@@ -21,7 +21,6 @@ from podherd.commands.common import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
     DB_OPTION,
-    KUBECONFIG_OPTION,
     config_from,
     kube_client,
     load_template,
@@ -42,7 +41,11 @@ def register(app: typer.Typer) -> None:
 def run(
     file: Path = typer.Argument(..., help="Task file (YAML or JSON) to run.", show_default=False),
     db: str | None = DB_OPTION,
-    kubeconfig: Path | None = KUBECONFIG_OPTION,
+    kubeconfig: Path | None = typer.Option(
+        None,
+        "--kubeconfig",
+        help="Run on this cluster instead of the embedded one (--context alone uses the default kubeconfig).",
+    ),
     context: str | None = CONTEXT_OPTION,
     config: Path | None = CONFIG_OPTION,
     local_mode: str = typer.Option(
@@ -54,7 +57,7 @@ def run(
     console = Console()
     cfg = config_from(config)
     if not file.is_file():
-        typer.echo(f"error: task file {file} does not exist", err=True)
+        typer.echo(f"error: task file {file} {'is not a file' if file.exists() else 'does not exist'}", err=True)
         raise typer.Exit(2)
     with user_errors():
         tasks = load_task_file(file)
@@ -66,11 +69,16 @@ def run(
     engine = open_engine(db, cfg)
 
     cluster = None
-    if kubeconfig is None and not cfg.kubernetes_executor.config_file:
+    local_kubeconfig = Path(".podherd/kubeconfig")
+    if kubeconfig is None and context is None and not cfg.kubernetes_executor.config_file:
         from podherd.kube.client import KubeClient
         from podherd.localcluster.server import ClusterConfig, LocalCluster
 
-        cluster = LocalCluster(ClusterConfig(mode=local_mode, kubeconfig=Path(".podherd/kubeconfig"))).start()
+        try:
+            cluster = LocalCluster(ClusterConfig(mode=local_mode, kubeconfig=local_kubeconfig)).start()
+        except OSError as e:
+            typer.echo(f"error: cannot start the embedded cluster: {e}", err=True)
+            raise typer.Exit(2) from None
         k = cfg.kubernetes_executor
         kube = KubeClient(cluster.api_client().configuration, qps=k.kube_client_qps, burst=k.kube_client_burst)
         for ns in {t.namespace or k.namespace for t in tasks} - {"default"}:
@@ -82,6 +90,7 @@ def run(
 
     ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
     replica = Replica(cfg, engine, kube, load_template(cfg))
+    replica.only_ids = ids  # run just this file, even if the database holds other queued tasks
     interrupted = False
 
     def on_signal(_sig: int, _frame: Any) -> None:
@@ -105,6 +114,7 @@ def run(
             signal.signal(s, h)
         if cluster is not None:
             cluster.stop()
+            local_kubeconfig.unlink(missing_ok=True)  # it pointed at a cluster that no longer exists
     rows = [t for t in queries.list_tasks(engine) if t.id in ids]
     console.print(summary_table(rows))
     ok = sum(1 for t in rows if t.state == "success")
@@ -123,10 +133,7 @@ def _drive(replica: Any, engine: Any, ids: set[int], console: Console, quiet: bo
         if now - state["checked"] < 0.25:
             return False
         state["checked"] = now
-        rows = [t for t in queries.list_tasks(engine) if t.id in ids]
-        counts: dict[str, int] = {}
-        for t in rows:
-            counts[t.state] = counts.get(t.state, 0) + 1
+        counts = queries.count_states_of(engine, ids)
         state["counts"] = counts
         state["done"] = sum(counts.get(s, 0) for s in TERMINAL)
         if progress is not None:

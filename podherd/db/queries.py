@@ -13,7 +13,7 @@ from podherd.db.jobs import (
     list_jobs,
     register_job,
 )
-from podherd.db.reports import count_tasks_by_state, list_tasks, task_summary
+from podherd.db.reports import count_states_of, count_tasks_by_state, list_tasks, task_summary
 from podherd.db.results import (
     UNCHANGED,
     get_attempt,
@@ -36,6 +36,7 @@ __all__ = [
     "TaskRow",
     "alive_sibling_ids",
     "claim_queued_tasks",
+    "count_states_of",
     "count_tasks_by_state",
     "db_now",
     "dead_job_ids_with_work",

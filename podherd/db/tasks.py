@@ -10,7 +10,7 @@ re-checks and finds nothing). On SQLite writes hold the database write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
@@ -70,8 +70,12 @@ def _task_values(task: TaskDef, default_namespace: str, now: Any) -> dict[str, A
     }
 
 
-def claim_queued_tasks(engine: Engine, owner_id: int, limit: int, pod_name_fn: PodNameFn) -> list[ClaimedTask]:
+def claim_queued_tasks(
+    engine: Engine, owner_id: int, limit: int, pod_name_fn: PodNameFn, only_ids: Collection[int] | None = None
+) -> list[ClaimedTask]:
     """Atomically take up to ``limit`` queued tasks (highest priority, oldest first).
+
+    ``only_ids`` restricts the claim to those tasks (``podherd run`` runs just its file).
 
     Each becomes ``running`` with ``owner_id`` and ``try_number + 1``, and gets its
     attempt row (state ``launching``, deterministic ``pod_name``) in the same
@@ -87,6 +91,8 @@ def claim_queued_tasks(engine: Engine, owner_id: int, limit: int, pod_name_fn: P
             .order_by(Task.priority.desc(), Task.queued_at, Task.id)
             .limit(limit)
         )
+        if only_ids is not None:
+            pick = pick.where(Task.id.in_(list(only_ids)))
         if conn.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         # Two statements on purpose: as a subquery of the UPDATE, PostgreSQL may rescan

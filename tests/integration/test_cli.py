@@ -485,7 +485,8 @@ def test_run_reports_a_failure_with_exit_code_1(tmp_path: Path) -> None:
     assert "prints-one" in proc.stdout and "exits-three" in proc.stdout
     assert "exit 3" in proc.stdout
     assert "1/2 tasks succeeded" in proc.stdout
-    assert (tmp_path / ".podherd" / "kubeconfig").exists()  # the embedded cluster ran from cwd
+    assert (tmp_path / ".podherd").is_dir()  # the embedded cluster ran from cwd ...
+    assert not (tmp_path / ".podherd" / "kubeconfig").exists()  # ... and its kubeconfig went with it
 
     # What `run` recorded is what `status --json` reports.
     doc = json.loads(invoke("status", "--db", url, "--json").stdout)
