@@ -55,6 +55,12 @@ class SchedulerSettings(_Section):
     scheduler_health_check_threshold: float = Field(30, gt=0)
     orphaned_tasks_check_interval: float = Field(300, gt=0)
     loop_idle_sleep: float = Field(0.2, ge=0)
+    adoption_policy: Literal["podherd", "alive-scoped", "exclude-self"] = Field(
+        "podherd",
+        description="how completed pods of other replicas are adopted: podherd (alive-scoped + conditional "
+        "claims + immediate sweep on death), alive-scoped (the seed #66400), exclude-self (Airflow 10.15); "
+        "the last two exist to measure the anchor's behaviour",
+    )
 
 
 class KubernetesExecutorSettings(_Section):

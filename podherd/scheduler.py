@@ -24,8 +24,11 @@ from podherd.config import Config
 from podherd.db import queries
 from podherd.executor.executor import KubernetesExecutor
 from podherd.executor.retention import RetentionSweep
+from podherd.ha.liveness import Liveness, ReplicaLease
+from podherd.ha.sweeper import Sweeper
 from podherd.kube.client import KubeClient
 from podherd.labels import get_scheme
+from podherd.metrics import Metrics
 from podherd.podspec import pod_name
 
 log = logging.getLogger("podherd.scheduler")
@@ -98,6 +101,9 @@ class Replica:
         self._stop = threading.Event()
         self.loop_hooks: list[Callable[[], int]] = []  # periodic extras (HA sweeps) run each loop
         self.only_ids: set[int] | None = None  # claim only these tasks (podherd run)
+        self.lease: ReplicaLease | None = None
+        self.sweeper: Sweeper | None = None
+        self.metrics: Metrics | None = None
 
     @property
     def user_agent(self) -> str:
@@ -121,9 +127,44 @@ class Replica:
         )
         self.loop_hooks.append(retention.maybe_run)
         self.heartbeat = Heartbeat(self, self.config.scheduler.scheduler_heartbeat_sec)
+        self._start_ha()
         self.heartbeat.start()
         self.executor.start()
         log.info("replica %s started on %s (pid %s)", self.job_id, self.hostname, os.getpid())
+
+    def _start_ha(self) -> None:
+        """Liveness (DB + optional Lease), the adoption sweeper, metrics."""
+        sched = self.config.scheduler
+        k = self.config.kubernetes_executor
+        assert self.executor is not None and self.heartbeat is not None
+        if k.liveness in ("lease", "both"):
+            self.lease = ReplicaLease(
+                self.kube, k.namespace, self.job_id, sched.scheduler_health_check_threshold, self.hostname
+            )
+            try:
+                self.lease.renew()
+            except Exception as e:  # the DB row is enough to start; the heartbeat thread keeps trying
+                log.warning("replica %s: could not create its lease yet (%s)", self.job_id, type(e).__name__)
+            self.heartbeat.hooks.append(self.lease.renew)
+        liveness = Liveness(
+            self.engine, self.job_id, sched.scheduler_health_check_threshold, k.liveness, self.kube, k.namespace
+        )
+        ex = self.executor
+        self.sweeper = Sweeper(
+            self.kube,
+            self.engine,
+            ex,
+            liveness,
+            self.scheme,
+            self.job_id,
+            sched.adoption_policy,
+            check_period=sched.scheduler_heartbeat_sec,
+            sweep_interval=sched.orphaned_tasks_check_interval,
+            retention=k.done_pod_retention,
+            namespaces=lambda: sorted(set(ex.watchers) | {k.namespace}),
+        )
+        self.loop_hooks.append(self.sweeper.tick)
+        self.metrics = Metrics(self)
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -151,6 +192,8 @@ class Replica:
         for hook in self.loop_hooks:
             work += hook()
         elapsed = time.monotonic() - started
+        if self.metrics is not None:
+            self.metrics.loop_seconds.observe(elapsed)
         self.stats.loops += 1
         self.stats.loop_seconds_max = max(self.stats.loop_seconds_max, elapsed)
         if len(self.stats.loop_seconds) < 100_000:
@@ -180,6 +223,10 @@ class Replica:
             self.heartbeat.stopping.set()
         if self.executor is not None:
             self.executor.stop()
+        if self.lease is not None:
+            self.lease.release()
+        if self.metrics is not None:
+            self.metrics.close()
         if self.job_id:
             try:
                 queries.end_job(self.engine, self.job_id, end_state)

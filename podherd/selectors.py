@@ -9,9 +9,15 @@ selectors in `podherd.fieldselector`, and the shared error type and quoting in
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+
 from podherd.fieldselector import FieldSelector, FieldTerm, parse_field_selector
+from podherd.labels import LabelScheme
 from podherd.labelselector import LabelSelector, Requirement, parse_label_selector, requirement
 from podherd.selectorerrors import SelectorError, go_quote
+
+log = logging.getLogger("podherd.selectors")
 
 __all__ = [
     "FieldSelector",
@@ -19,8 +25,36 @@ __all__ = [
     "LabelSelector",
     "Requirement",
     "SelectorError",
+    "completed_pod_selector",
     "go_quote",
     "parse_field_selector",
     "parse_label_selector",
     "requirement",
 ]
+
+
+MANY_ALIVE_WARNING = 64
+
+
+def _by_number(ids: Iterable[str]) -> list[str]:
+    """Replica ids are integers as text: order them numerically (non-numeric ones last, by text)."""
+    return sorted(set(ids), key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s))
+
+
+def completed_pod_selector(self_id: str, alive_ids: Iterable[str], scheme: LabelScheme) -> str:
+    """The seed's (#66400) label selector for completed pods of replicas that are *not* alive.
+
+    With alive siblings: ``<executor>=<v>,<owner> notin (self,alive...),<done>!=<v>``; with none,
+    the pre-fix equality form ``<owner>!=self`` — exactly the anchor's strings for the airflow scheme.
+    Ids are ordered numerically; above 64 alive siblings a warning is logged (the selector still works).
+    """
+    others = [i for i in _by_number(alive_ids) if i != self_id]
+    if len(others) > MANY_ALIVE_WARNING:
+        log.warning("%d alive sibling replicas: the completed-pod selector lists them all", len(others))
+    executor = f"{scheme.executor_key}={scheme.executor_value}"
+    done = f"{scheme.done_key}!={scheme.done_value}"
+    if not others:
+        owner = f"{scheme.owner_key}!={self_id}"
+    else:
+        owner = f"{scheme.owner_key} notin ({','.join(_by_number([self_id, *others]))})"
+    return f"{executor},{owner},{done}"

@@ -94,6 +94,7 @@ class KubernetesExecutor:
             max_workers=max(1, self.cfg.worker_pods_creation_batch_size), thread_name_prefix="podherd-create"
         )
         self._last_reconcile = clock()
+        self._finished: dict[str, None] = {}  # uids already finished here (ordered: oldest evicted first)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -122,16 +123,32 @@ class KubernetesExecutor:
         return bool(self.attempts) or self.cleaner.busy() > 0
 
     # ---- launching ----------------------------------------------------------------------------
-    def launch(self, tasks: list[ClaimedTask]) -> None:
-        """Start tracking claimed attempts; their pods are created in bounded batches by `sync()`."""
+    def launch(self, tasks: list[ClaimedTask], pods: dict[str, dict[str, Any]] | None = None) -> None:
+        """Start tracking claimed attempts; their pods are created in bounded batches by `sync()`.
+
+        `pods` maps pod names to pods that already exist and are now ours (taken over from a dead
+        replica): those are followed, not created.
+        """
         now = self.clock()
         for t in tasks:
             att = Attempt(t, started=now)
-            if t.attempt_state != "launching" or t.pod_uid:
-                att.phase = LAUNCHED  # taken over or restarted: the pod may exist; the watcher will tell
+            pod = (pods or {}).get(t.pod_name)
+            if pod is not None:
+                att.phase = LAUNCHED
+                att.uid = pod["metadata"].get("uid")
+                att.last_pod = pod
+            elif t.attempt_state != "launching" or t.pod_uid:
+                att.phase = LAUNCHED  # restarted: the pod may exist; the watcher will tell
                 att.uid = t.pod_uid
             self.attempts[att.key] = att
             self.watch(t.namespace)
+            if pod is not None:
+                self.events.put(PodEvent("SYNC", pod, t.namespace))  # it may have finished already
+
+    def record_lost(self, task: ClaimedTask) -> None:
+        """A taken-over task whose pod is gone: the try counts as failed ("pod lost"), retried if tries remain."""
+        self.stats.lost += 1
+        self._record(Attempt(task, started=self.clock()), LOST)
 
     def _create_due(self) -> None:
         now = self.clock()
@@ -227,7 +244,8 @@ class KubernetesExecutor:
         meta = ev.pod.get("metadata") or {}
         att = self.attempts.get((ev.namespace, meta.get("name", "")))
         if att is None:
-            self._stray(ev)
+            if ev.type not in ("DELETED", "GONE"):
+                self.finish_foreign(ev.pod, ev.namespace)
             return
         uid = meta.get("uid")
         if att.uid and uid != att.uid:
@@ -268,27 +286,34 @@ class KubernetesExecutor:
             self.stats.lost += 1
         self._record(att, outcome)
 
-    def _stray(self, ev: PodEvent) -> None:
-        """A pod with our owner label that we do not track: finish it from the DB's point of view."""
-        if ev.type in ("DELETED", "GONE"):
-            return
-        ident = pod_identity(ev.pod, self.scheme)
-        outcome = pod_outcome(ev.pod, self.fatal)
-        if ident is None or not outcome.terminal:
-            return
+    def finish_foreign(self, pod: dict[str, Any], namespace: str) -> bool:
+        """A terminal pod now ours that no attempt tracks (claimed from a dead replica, or left over).
+
+        Records its result if nobody has (idempotent), then cleans it up - once per pod uid, so a
+        claim answered directly and then seen again by the watch is not written twice.
+        """
+        meta = pod.get("metadata") or {}
+        uid = meta.get("uid", "")
+        ident = pod_identity(pod, self.scheme)
+        outcome = pod_outcome(pod, self.fatal)
+        if ident is None or not outcome.terminal or uid in self._finished:
+            return False
+        self._finished[uid] = None
+        if len(self._finished) > 100_000:
+            self._finished.pop(next(iter(self._finished)))
         task_id, try_number = ident
         state = "success" if outcome.state == "success" else "failed"
         details = None if state == "success" else outcome.to_details()
         queries.record_result(self.engine, task_id, try_number, state, outcome.exit_code, details, self.owner_id)
-        meta = ev.pod["metadata"]
-        phase = (ev.pod.get("status") or {}).get("phase")
+        phase = (pod.get("status") or {}).get("phase")
         action = cleanup_action(
             state == "success",
             phase in ("Succeeded", "Failed"),
             self.cfg.delete_worker_pods,
             self.cfg.delete_worker_pods_on_failure,
         )
-        self.cleaner.submit(CleanupJob(ev.namespace, meta["name"], meta.get("uid"), action))
+        self.cleaner.submit(CleanupJob(namespace, meta["name"], uid, action))
+        return True
 
     # ---- results ------------------------------------------------------------------------------
     def _record(self, att: Attempt, outcome: Outcome) -> str:
@@ -308,6 +333,8 @@ class KubernetesExecutor:
 
     def _finish(self, att: Attempt, outcome: Outcome, pod: dict[str, Any] | None, grace: int | None = None) -> None:
         self._record(att, outcome)  # result first ...
+        if att.uid:
+            self._finished[att.uid] = None
         phase = ((pod or {}).get("status") or {}).get("phase")
         action = cleanup_action(
             outcome.state == "success",

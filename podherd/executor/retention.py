@@ -21,12 +21,15 @@ from podherd.timefmt import parse
 log = logging.getLogger("podherd.retention")
 
 
-def done_selector(scheme: LabelScheme, owner_ids: list[str] | None = None) -> str:
-    """Done pods of the given owners (all owners when None)."""
+def done_selector(scheme: LabelScheme, owner_ids: list[str] | None = None, exclude: list[str] | None = None) -> str:
+    """Done pods of the given owners (all owners when None), minus those of `exclude` owners."""
     parts = [f"{scheme.executor_key}={scheme.executor_value}", f"{scheme.done_key}={scheme.done_value}"]
     if owner_ids:
-        ids = sorted(owner_ids, key=lambda s: (len(s), s))
+        ids = sorted(set(owner_ids), key=lambda s: (len(s), s))
         parts.insert(1, f"{scheme.owner_key} in ({','.join(ids)})")
+    if exclude:
+        ids = sorted(set(exclude), key=lambda s: (len(s), s))
+        parts.insert(1, f"{scheme.owner_key} notin ({','.join(ids)})")
     return ",".join(parts)
 
 
@@ -50,6 +53,7 @@ class RetentionSweep:
         owners: Callable[[], list[str] | None],
         retention: float,
         period: float,
+        exclude: Callable[[], list[str] | None] | None = None,
     ) -> None:
         self.kube = kube
         self.cleaner = cleaner
@@ -58,6 +62,7 @@ class RetentionSweep:
         self.owners = owners
         self.retention = retention
         self.period = period
+        self.exclude = exclude
         self._last = 0.0
         self.deleted = 0
 
@@ -70,9 +75,10 @@ class RetentionSweep:
 
     def run(self) -> int:
         owners = self.owners()
-        if owners == []:
-            return 0
-        selector = done_selector(self.scheme, owners)
+        exclude = self.exclude() if self.exclude is not None else None
+        if owners == [] or (self.exclude is not None and exclude is None):
+            return 0  # nobody to sweep for, or the alive set is unknown: never widen
+        selector = done_selector(self.scheme, owners, exclude)
         wall = time.time()
         n = 0
         for ns in self.namespaces():
