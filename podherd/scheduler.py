@@ -63,6 +63,7 @@ class Heartbeat(threading.Thread):
         try:
             queries.heartbeat(r.engine, r.job_id)
             r.stats.heartbeats += 1
+            r.last_heartbeat_ok = time.monotonic()
         except queries.JobEndedError:
             log.error("replica %s: our job row was ended by someone else; stopping", r.job_id)
             r.request_stop()
@@ -104,6 +105,8 @@ class Replica:
         self.lease: ReplicaLease | None = None
         self.sweeper: Sweeper | None = None
         self.metrics: Metrics | None = None
+        self.last_heartbeat_ok = time.monotonic()
+        self.last_loop_at = time.monotonic()
 
     @property
     def user_agent(self) -> str:
@@ -166,6 +169,23 @@ class Replica:
         self.loop_hooks.append(self.sweeper.tick)
         self.metrics = Metrics(self)
 
+    def health(self, probe: str) -> tuple[bool, str]:
+        """`healthz`: the heartbeat thread runs and the loop is not stuck. `readyz`: the database
+        answered recently and every watch has synced. A DB outage makes a replica unready, not
+        unhealthy: restarting it would not bring the database back."""
+        period = self.config.scheduler.scheduler_heartbeat_sec
+        now = time.monotonic()
+        if probe == "healthz":
+            beating = self.heartbeat is not None and self.heartbeat.is_alive()
+            looping = now - self.last_loop_at < max(60.0, 10 * period)
+            ok = beating and looping and not self.stopping
+            return ok, f"heartbeat thread {'alive' if beating else 'dead'}, loop {'ok' if looping else 'stuck'}\n"
+        db_ok = now - self.last_heartbeat_ok < 3 * period + 1
+        synced = self.executor is not None and all(w.synced.is_set() for w in self.executor.watchers.values())
+        return db_ok and synced and not self.stopping, (
+            f"database {'ok' if db_ok else 'unreachable'}, watches {'synced' if synced else 'not synced'}\n"
+        )
+
     def request_stop(self) -> None:
         self._stop.set()
         self.wake.set()
@@ -192,6 +212,7 @@ class Replica:
         for hook in self.loop_hooks:
             work += hook()
         elapsed = time.monotonic() - started
+        self.last_loop_at = time.monotonic()
         if self.metrics is not None:
             self.metrics.loop_seconds.observe(elapsed)
         self.stats.loops += 1

@@ -31,6 +31,10 @@ def scheduler(
     context: str | None = CONTEXT_OPTION,
     config: Path | None = CONFIG_OPTION,
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="Serve Prometheus /metrics and the /healthz and /readyz probes on this port."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address for --metrics-port."),
 ) -> None:
     """Run a scheduler replica until SIGTERM/SIGINT: claim queued tasks, run them as pods, record results.
 
@@ -56,6 +60,14 @@ def scheduler(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     replica.start()
+    if metrics_port is not None and replica.metrics is not None:
+        try:
+            port = replica.metrics.serve(metrics_port, metrics_host, health=replica.health)
+        except OSError as e:
+            replica.shutdown()
+            typer.echo(f"error: cannot serve metrics on {metrics_host}:{metrics_port}: {e.strerror or e}", err=True)
+            raise typer.Exit(2) from None
+        logging.getLogger("podherd.scheduler").info("metrics on http://%s:%s/metrics", metrics_host, port)
     try:
         replica.run()
     finally:

@@ -26,6 +26,7 @@ from podherd.localcluster.tables import partial_metadata_list, table, to_partial
 
 JSON = "application/json"
 WATCH_STARTED = web.RequestKey("podherd_watch_started", bool)
+CREATED_NAME = web.RequestKey("podherd_created_name", str)  # for the audit log, like objectRef.name
 
 
 def dumps(obj: Any) -> bytes:
@@ -116,6 +117,7 @@ class ResourceHandlers:
                 raise errors.method_not_allowed()
             body = await read_body(request)
             created = self.api.create(rtype, ns, body, manager, dry_run)
+            request[CREATED_NAME] = created["metadata"]["name"]
             return json_response(strip_for_output(rtype, created), 201)
         if verb == "update":
             body = await read_body(request)

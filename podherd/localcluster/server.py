@@ -31,7 +31,7 @@ from podherd.localcluster.api import Api
 from podherd.localcluster.deletion import Deleter
 from podherd.localcluster.errors import ApiError
 from podherd.localcluster.faults import Faults
-from podherd.localcluster.handlers import WATCH_STARTED, ResourceHandlers, json_response, read_body
+from podherd.localcluster.handlers import CREATED_NAME, WATCH_STARTED, ResourceHandlers, json_response, read_body
 from podherd.localcluster.logs import LogStore
 from podherd.localcluster.routing import RequestInfo, resolve
 from podherd.localcluster.store import Store
@@ -80,7 +80,7 @@ class AuditLog:
             "resource": info.resource,
             "subresource": info.subresource,
             "namespace": info.namespace,
-            "name": info.name,
+            "name": info.name or request.get(CREATED_NAME, ""),
             "group": info.group,
             "latencyMs": round((time.time() - started) * 1000, 3),
         }
