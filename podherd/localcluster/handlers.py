@@ -268,14 +268,25 @@ class ResourceHandlers:
         return dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
 
     def _encode(self, rtype: ResourceType, item: WatchItem, fmt: str, include: str) -> bytes:
+        """One watch line. JSON and partial lines are encoded once per commit and shared by all
+        watchers through `item.encoded`; Table rows carry ages as of now, so they are never shared."""
         assert item.obj is not None
+        cache = item.encoded if fmt != "table" else None
+        key = (fmt, item.type, rtype.group, rtype.plural)
+        if cache is not None:
+            line = cache.get(key)
+            if line is not None:
+                return line
         if fmt == "table":
             obj = table(rtype.plural, [item.obj], {"resourceVersion": str(item.rv)}, _now(), include)
         elif fmt == "partial":
             obj = to_partial_metadata(item.obj, rtype.api_version, rtype.kind)
         else:
             obj = strip_for_output(rtype, item.obj)
-        return dumps({"type": item.type, "object": obj}) + b"\n"
+        line = dumps({"type": item.type, "object": obj}) + b"\n"
+        if cache is not None:
+            cache[key] = line
+        return line
 
     def drop_watches(self) -> int:
         """Fault: cut every open watch connection abruptly."""

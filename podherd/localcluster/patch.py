@@ -13,7 +13,6 @@ of fields a manager stopped applying.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from typing import Any, Final
@@ -23,6 +22,7 @@ import yaml
 from jsonpointer import JsonPointerException
 
 from podherd.localcluster import errors
+from podherd.localcluster.defaults import json_copy
 from podherd.localcluster.errors import ApiError
 from podherd.localcluster.strategic import rejected, schema_for, strategic_merge
 
@@ -61,13 +61,13 @@ def apply_patch(original: dict[str, Any], patch_type: str, body: bytes, resource
         patch = _parse_json(body)
         if not isinstance(patch, dict):
             raise errors.bad_request("Invalid JSON Patch")  # evanphx/json-patch ErrBadJSONPatch
-        return _merge_patch(copy.deepcopy(original), patch)
+        return _merge_patch(json_copy(original), patch)
     patch = _parse_json(body) if kind == STRATEGIC_MERGE_PATCH else _parse_apply_yaml(body)
     if not isinstance(patch, dict):
         raise errors.bad_request(
             f"json: cannot unmarshal {_json_type(patch)} into Go value of type map[string]interface {{}}"
         )
-    return strategic_merge(copy.deepcopy(original), patch, schema_for(resource))
+    return strategic_merge(json_copy(original), patch, schema_for(resource))
 
 
 # --- decoding ------------------------------------------------------------------------------------

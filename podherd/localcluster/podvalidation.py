@@ -324,6 +324,38 @@ def _str_set(value: Any) -> set[str]:
     return {s for s in value if isinstance(s, str)} if isinstance(value, list) else set()
 
 
+def _update_rules(errs: list[Cause], old_spec: JSONDict, new_spec: JSONDict) -> bool:
+    """Rules on containers, deadline, tolerations, gates (False: stop). Defaulting changes none of these."""
+    for key in ("containers", "initContainers"):
+        was, now = old_spec.get(key) or [], new_spec.get(key) or []
+        if not isinstance(was, list) or not isinstance(now, list) or len(was) != len(now):
+            errs.append(forbidden("spec." + key, "pod updates may not add or remove containers"))
+            return False
+    field = "spec.activeDeadlineSeconds"
+    old_deadline, deadline = old_spec.get("activeDeadlineSeconds"), new_spec.get("activeDeadlineSeconds")
+    if isinstance(deadline, int):
+        if not 0 <= deadline <= MAX_INT32:
+            errs.append(invalid_value(field, deadline, _range(0, MAX_INT32)))
+            return False
+        if isinstance(old_deadline, int) and old_deadline < deadline:
+            errs.append(invalid_value(field, deadline, "must be less than or equal to previous value"))
+            return False
+    elif old_deadline is not None:
+        errs.append(invalid_value(field, None, "must not update from a positive integer to nil value"))
+    new_tolerations = with_default_tolerations(new_spec.get("tolerations"))  # admission re-adds these on update
+    now_keys = [_toleration_key(t) for t in new_tolerations]
+    if any(_toleration_key(t) not in now_keys for t in old_spec.get("tolerations") or []):
+        errs.append(
+            forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
+        )
+    old_gates = [g.get("name") for g in old_spec.get("schedulingGates") or [] if isinstance(g, dict)]
+    for g in new_spec.get("schedulingGates") or []:
+        if isinstance(g, dict) and g.get("name") not in old_gates:
+            msg = f"only deletion is allowed, but found new scheduling gate '{g.get('name')}'"
+            errs.append(forbidden("spec.schedulingGates", msg))
+    return True
+
+
 def validate_pod_update(old: dict, new: dict) -> list[Cause]:
     """ValidatePodUpdate's update-only rules: immutable identity and the few mutable spec fields.
 
@@ -347,40 +379,15 @@ def validate_pod_update(old: dict, new: dict) -> list[Cause]:
     old_spec, new_spec = old.get("spec"), new.get("spec")
     if not isinstance(old_spec, dict) or not isinstance(new_spec, dict):
         return errs
+    if old_spec == new_spec:  # label/annotation writes: equal specs pass the whitelist comparison below
+        _update_rules(errs, old_spec, new_spec)
+        return errs
     old_spec, new_spec = _internal_spec(old_spec), _internal_spec(new_spec)
     for key in ("priority", "preemptionPolicy"):  # Priority admission keeps the old values on update
         if new_spec.get(key) is None:
             new_spec[key] = old_spec.get(key)
-    for key in ("containers", "initContainers"):
-        was, now = old_spec.get(key) or [], new_spec.get(key) or []
-        if not isinstance(was, list) or not isinstance(now, list) or len(was) != len(now):
-            errs.append(forbidden("spec." + key, "pod updates may not add or remove containers"))
-            return errs
-    old_deadline, deadline = old_spec.get("activeDeadlineSeconds"), new_spec.get("activeDeadlineSeconds")
-    if isinstance(deadline, int):
-        if not 0 <= deadline <= MAX_INT32:
-            errs.append(invalid_value("spec.activeDeadlineSeconds", deadline, _range(0, MAX_INT32)))
-            return errs
-        if isinstance(old_deadline, int) and old_deadline < deadline:
-            errs.append(
-                invalid_value("spec.activeDeadlineSeconds", deadline, "must be less than or equal to previous value")
-            )
-            return errs
-    elif old_deadline is not None:
-        errs.append(
-            invalid_value("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value")
-        )
-    new_tolerations = with_default_tolerations(new_spec.get("tolerations"))  # admission re-adds these on update
-    now_keys = [_toleration_key(t) for t in new_tolerations]
-    if any(_toleration_key(t) not in now_keys for t in old_spec.get("tolerations") or []):
-        errs.append(
-            forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
-        )
-    old_gates = [g.get("name") for g in old_spec.get("schedulingGates") or [] if isinstance(g, dict)]
-    for g in new_spec.get("schedulingGates") or []:
-        if isinstance(g, dict) and g.get("name") not in old_gates:
-            msg = f"only deletion is allowed, but found new scheduling gate '{g.get('name')}'"
-            errs.append(forbidden("spec.schedulingGates", msg))
+    if not _update_rules(errs, old_spec, new_spec):
+        return errs
     munged = dict(new_spec)
     for key in ("containers", "initContainers"):
         if key in munged:

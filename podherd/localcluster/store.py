@@ -47,6 +47,9 @@ class WatchItem:
     type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR | CLOSE
     obj: dict[str, Any] | None = None
     rv: int = 0
+    # Encoded lines shared by all watchers' items for one commit whose `obj` is that event's object,
+    # keyed by the encoder (format, type, resource); None when `obj` is this watcher's own.
+    encoded: dict[Any, bytes] | None = field(default=None, compare=False, repr=False)
 
 
 class Watcher:
@@ -64,10 +67,10 @@ class Watcher:
     def in_scope(self, key: Key) -> bool:
         return self.namespace is None or key[0] == self.namespace
 
-    def offer(self, ev: Event) -> None:
+    def offer(self, ev: Event, encoded: dict[Any, bytes] | None = None) -> None:
         if self.closed or ev.resource != self.resource or not self.in_scope(ev.key):
             return
-        item = transition(ev, self.matches)
+        item = transition(ev, self.matches, encoded)
         if item is None:
             return
         if self.queue.qsize() >= self.max_queue:
@@ -82,18 +85,21 @@ class Watcher:
             self.queue.put_nowait(WatchItem("CLOSE"))
 
 
-def transition(ev: Event, matches: Matcher) -> WatchItem | None:
-    """Map a storage event to what a selector-filtered watcher sees (cache_watcher.go convertToWatchEvent)."""
+def transition(ev: Event, matches: Matcher, encoded: dict[Any, bytes] | None = None) -> WatchItem | None:
+    """Map a storage event to what a selector-filtered watcher sees (cache_watcher.go convertToWatchEvent).
+
+    Items carrying `ev.obj` get `encoded`, the commit's cache shared among watchers.
+    """
     if ev.type == "ADDED":
-        return WatchItem("ADDED", ev.obj, ev.rv) if matches(ev.obj) else None
+        return WatchItem("ADDED", ev.obj, ev.rv, encoded) if matches(ev.obj) else None
     if ev.type == "DELETED":
-        return WatchItem("DELETED", ev.obj, ev.rv) if matches(ev.obj) else None
+        return WatchItem("DELETED", ev.obj, ev.rv, encoded) if matches(ev.obj) else None
     new_m = matches(ev.obj)
     old_m = ev.old is not None and matches(ev.old)
     if new_m and old_m:
-        return WatchItem("MODIFIED", ev.obj, ev.rv)
+        return WatchItem("MODIFIED", ev.obj, ev.rv, encoded)
     if new_m:
-        return WatchItem("ADDED", ev.obj, ev.rv)
+        return WatchItem("ADDED", ev.obj, ev.rv, encoded)
     if old_m and ev.old is not None:
         gone = dict(ev.old)
         gone["metadata"] = {**ev.old["metadata"], "resourceVersion": str(ev.rv)}
@@ -223,8 +229,9 @@ class Store:
         while len(self._history) > self.history_limit:
             dropped = self._history.popleft()
             self.floor = dropped.rv
+        encoded: dict[Any, bytes] = {}  # lives as long as the watchers' queued items: not kept in history
         for w in list(self._watchers):
-            w.offer(ev)
+            w.offer(ev, encoded)
         for fn in self._listeners:
             fn(ev)
 

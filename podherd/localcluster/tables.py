@@ -8,7 +8,6 @@ hides priority-1 columns unless ``-o wide``), and ages use apimachinery's ``dura
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -293,8 +292,10 @@ def to_partial_metadata(obj: dict, api_version: str, kind: str) -> dict:
     """The ``as=PartialObjectMetadata`` form: only the object's metadata, under meta.k8s.io's kind.
 
     ``api_version`` and ``kind`` name the source object's type; PartialObjectMetadata does not carry them.
+    The metadata is a new dict, but its values (labels, annotations, managedFields, ...) are the stored
+    object's own: stored objects are never modified (see `store`), and the result is only serialised.
     """
-    return {"kind": "PartialObjectMetadata", "apiVersion": META_V1, "metadata": copy.deepcopy(_d(obj.get("metadata")))}
+    return {"kind": "PartialObjectMetadata", "apiVersion": META_V1, "metadata": dict(_d(obj.get("metadata")))}
 
 
 def partial_metadata_list(items: list[dict], list_meta: dict) -> dict:
@@ -314,7 +315,7 @@ def _row_object(resource: str, obj: JSONDict, include_object: str) -> JSONDict |
     if include_object == "Object":
         api_version, kind = RESOURCE_KINDS.get(resource, (obj.get("apiVersion"), obj.get("kind")))
         body = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
-        return {"kind": kind, "apiVersion": api_version, **copy.deepcopy(body)}
+        return {"kind": kind, "apiVersion": api_version, **body}  # shares the stored values, as above
     return None
 
 
@@ -340,6 +341,6 @@ def table(resource: str, items: list[dict], list_meta: dict, now: datetime, incl
         "kind": "Table",
         "apiVersion": META_V1,
         "metadata": dict(list_meta),
-        "columnDefinitions": copy.deepcopy(COLUMNS.get(resource, _DEFAULT_COLUMNS)),
+        "columnDefinitions": [dict(c) for c in COLUMNS.get(resource, _DEFAULT_COLUMNS)],  # flat dicts: a full copy
         "rows": rows,
     }
