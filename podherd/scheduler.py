@@ -161,7 +161,7 @@ class Replica:
             self.scheme,
             self.job_id,
             sched.adoption_policy,
-            check_period=sched.scheduler_heartbeat_sec,
+            check_period=sched.scheduler_heartbeat_sec / 2,  # lease observation + tick lag <= 1 heartbeat
             sweep_interval=sched.orphaned_tasks_check_interval,
             retention=k.done_pod_retention,
             namespaces=lambda: sorted(set(ex.watchers) | {k.namespace}),

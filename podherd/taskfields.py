@@ -35,6 +35,7 @@ RESOURCE_KINDS = ("requests", "limits")
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 # Keys podherd itself puts on pods: a user copy would break "exactly one owner label".
 RESERVED_PREFIX = "podherd.io/"
+SIMULATE_PREFIX = "podherd.io/simulate-"  # the embedded simulate kubelet's per-pod knobs
 RESERVED_KEYS = frozenset({"airflow-worker", "airflow_executor_done", "kubernetes_executor"})
 
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[EPTGMK]i|[numkMGTPE])?$")
@@ -130,12 +131,19 @@ def _labels(value: Any, fld: str, err: Err) -> dict[str, str] | None:
 
 
 def _annotations(value: Any, fld: str, err: Err) -> dict[str, str] | None:
-    return _str_map(value, fld, err, key_check=_check_meta_key)
+    return _str_map(value, fld, err, key_check=_check_annotation_key)
 
 
-def _check_meta_key(key: str) -> str | None:
+def _check_annotation_key(key: str) -> str | None:
+    """Like labels, but the simulate kubelet's knobs (`podherd.io/simulate-*`) are the task's to set."""
+    if key.startswith(SIMULATE_PREFIX):
+        return _check_meta_key(key, reserved=False)
+    return _check_meta_key(key)
+
+
+def _check_meta_key(key: str, reserved: bool = True) -> str | None:
     """Kubernetes qualified name ([prefix/]name), and not one podherd reserves."""
-    if key.startswith(RESERVED_PREFIX) or key in RESERVED_KEYS:
+    if reserved and (key.startswith(RESERVED_PREFIX) or key in RESERVED_KEYS):
         return "key is reserved for podherd's own pod bookkeeping"
     prefix, _, name = key.rpartition("/")
     if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):

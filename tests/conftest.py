@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -38,12 +39,27 @@ def postgres_server() -> Iterator[str]:
     if external:
         yield external
         return
+    workdir = Path(tempfile.mkdtemp(prefix="podherd-pg-"))
+    executor, url = start_postgres(workdir)
+    try:
+        yield url
+    finally:
+        try:
+            executor.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def start_postgres(workdir: Path) -> tuple[Any, str]:
+    """Start a throwaway PostgreSQL in `workdir`; returns (its executor, the admin URL).
+
+    The executor's `stop()`/`start()` stop and restart the same server (same data, same port).
+    """
     pg_ctl = _find_pg_ctl()
     if pg_ctl is None:
         pytest.skip("PostgreSQL binaries (pg_ctl) not found; set PODHERD_TEST_POSTGRES_URL to use a server")
     from pytest_postgresql.executors import PostgreSQLExecutor
 
-    workdir = Path(tempfile.mkdtemp(prefix="podherd-pg-"))
     executable = _unprivileged_pg_ctl(pg_ctl, workdir) if os.geteuid() == 0 else pg_ctl
     port = _free_port()
     executor = PostgreSQLExecutor(
@@ -58,14 +74,8 @@ def postgres_server() -> Iterator[str]:
         user=PG_SUPERUSER,
         postgres_options=PG_FAST_OPTIONS,
     )
-    try:
-        executor.start()
-        yield f"postgresql+psycopg://{PG_SUPERUSER}@127.0.0.1:{port}/postgres"
-    finally:
-        try:
-            executor.stop()
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+    executor.start()
+    return executor, f"postgresql+psycopg://{PG_SUPERUSER}@127.0.0.1:{port}/postgres"
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,8 @@ class KubernetesExecutor:
         )
         self._last_reconcile = clock()
         self._finished: dict[str, None] = {}  # uids already finished here (ordered: oldest evicted first)
+        self._retry_events: deque[PodEvent] = deque()
+        self._retry_created: deque[_Created] = deque()
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -209,28 +212,43 @@ class KubernetesExecutor:
         self._launched(att, pod)
 
     def _launched(self, att: Attempt, pod: dict[str, Any]) -> None:
+        uid = pod["metadata"].get("uid")
+        if uid:  # first, so that a DB error leaves the attempt untouched for the retry
+            queries.record_attempt_launched(self.engine, att.task.task_id, att.task.try_number, uid)
         att.phase = LAUNCHED
-        att.uid = pod["metadata"].get("uid")
+        att.uid = uid
         self.stats.launched += 1
-        if att.uid:
-            queries.record_attempt_launched(self.engine, att.task.task_id, att.task.try_number, att.uid)
 
     # ---- the loop's step ----------------------------------------------------------------------
     def sync(self, max_events: int = 5000) -> int:
-        """Handle create answers and pod events, start due creates, enforce timeouts. Returns work done."""
+        """Handle create answers and pod events, start due creates, enforce timeouts. Returns work done.
+
+        If handling fails (typically: the database is down), the item is kept and handled first on
+        the next call, and the error propagates so the loop backs off. Nothing is dropped: a
+        terminal pod sends no further events, so a dropped one would strand its task.
+        """
         work = 0
-        while True:
+        while self._retry_created or not self._created.empty():
+            done = self._retry_created.popleft() if self._retry_created else self._created.get_nowait()
             try:
-                self._on_created(self._created.get_nowait())
-                work += 1
-            except queue.Empty:
-                break
+                self._on_created(done)
+            except Exception:
+                self._retry_created.appendleft(done)
+                raise
+            work += 1
         for _ in range(max_events):
+            if self._retry_events:
+                ev = self._retry_events.popleft()
+            else:
+                try:
+                    ev = self.events.get_nowait()
+                except queue.Empty:
+                    break
             try:
-                ev = self.events.get_nowait()
-            except queue.Empty:
-                break
-            self._on_event(ev)
+                self._on_event(ev)
+            except Exception:
+                self._retry_events.appendleft(ev)
+                raise
             work += 1
         self._create_due()
         work += self._enforce_timeouts()
@@ -298,13 +316,18 @@ class KubernetesExecutor:
         outcome = pod_outcome(pod, self.fatal)
         if ident is None or not outcome.terminal or uid in self._finished:
             return False
-        self._finished[uid] = None
-        if len(self._finished) > 100_000:
-            self._finished.pop(next(iter(self._finished)))
+        att = self.attempts.get((namespace, meta.get("name", "")))
+        if att is not None and att.uid in (None, uid):
+            att.uid = uid  # we were following it too (taken over while launching): finish it once, here
+            self._finish(att, outcome, pod)
+            return True
         task_id, try_number = ident
         state = "success" if outcome.state == "success" else "failed"
         details = None if state == "success" else outcome.to_details()
         queries.record_result(self.engine, task_id, try_number, state, outcome.exit_code, details, self.owner_id)
+        self._finished[uid] = None  # only once the result is committed: a failed record is retried
+        if len(self._finished) > 100_000:
+            self._finished.pop(next(iter(self._finished)))
         phase = (pod.get("status") or {}).get("phase")
         action = cleanup_action(
             state == "success",

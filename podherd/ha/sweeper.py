@@ -155,27 +155,40 @@ class Sweeper:
         return n
 
     def _adopt_task(self, task: ClaimedTask, dead: str) -> None:
-        """Claim the task's pod (CAS) and follow it; create it if it never existed; count it lost if gone."""
-        if task.attempt_state == "launching" and not task.pod_uid:
-            # The dead replica may or may not have created it: creating again is safe (409 = launched).
-            self.executor.launch([_relaunch(task)])
-            return
+        """Claim the task's pod (CAS) and follow it; create it if it never existed; count it lost if gone.
+
+        The claim comes first whatever the attempt row says: a replica killed between its create
+        call and recording the pod's uid leaves a live pod behind an attempt still marked launching.
+        """
         try:
             pod = self.kube.json_patch_pod(task.namespace, task.pod_name, claim_patch(self.scheme, dead, self.me))
-            self._count("claims_won")
-            self.stats.claims_won += 1
         except ApiException as e:
             if e.status == 404:
-                self.stats.pods_lost += 1
-                self.executor.record_lost(task)
+                if task.attempt_state == "launching":
+                    self.executor.launch([_relaunch(task)])  # never created: create it now (409 = it exists)
+                else:
+                    self.stats.pods_lost += 1
+                    self.executor.record_lost(task)
                 return
-            if e.status in (409, 422):  # someone else (a completed-pod sweep) claimed it: theirs to finish
+            if e.status in (409, 422):  # the owner is not the dead replica any more
                 self.stats.claims_lost += 1
                 self._count("claims_lost")
+                self._follow_if_ours(task)
                 return
             log.warning("claiming pod %s failed (%s); the next sweep retries", task.pod_name, e.status)
             return
+        self._count("claims_won")
+        self.stats.claims_won += 1
         self.executor.launch([task], pods={task.pod_name: pod})
+
+    def _follow_if_ours(self, task: ClaimedTask) -> None:
+        """After a lost claim: if the pod is already ours (an earlier sweep), follow it; else it is theirs."""
+        try:
+            pod = self.kube.get_pod(task.namespace, task.pod_name)
+        except ApiException:
+            return
+        if (pod["metadata"].get("labels") or {}).get(self.scheme.owner_key) == self.me:
+            self.executor.launch([task], pods={task.pod_name: pod})
 
     # ---- 2. completed pods --------------------------------------------------------------------
     def sweep_completed(self, alive: set[int]) -> int:
