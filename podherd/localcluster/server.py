@@ -4,10 +4,7 @@
 thread of the caller's process (tests, `podherd run`). It binds to 127.0.0.1 by
 default and requires a bearer token on every request but the health probes.
 
-`ClusterConfig.gc_tuning` (default on): 50k stored pods are millions of long-lived objects, and with
-CPython's default thresholds full collections walking them all pause the whole process (including a
-program embedding the cluster) for up to a second. While any such cluster runs, the GC thresholds are
-`GC_THRESHOLDS` and the heap of startup is frozen; the last one to stop restores both (process-wide).
+`ClusterConfig.gc_tuning` (default on) tunes the process's GC while the cluster runs (`gctuning.py`).
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import gc
-import json
 import logging
 import os
 import secrets
@@ -27,21 +22,26 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 from aiohttp import web
 
 from podherd.localcluster import errors, resources
 from podherd.localcluster.api import Api
+from podherd.localcluster.audit import AuditLog
 from podherd.localcluster.deletion import Deleter
+from podherd.localcluster.discovery import discovery_document, is_discovery_path
 from podherd.localcluster.errors import ApiError
 from podherd.localcluster.faults import Faults
-from podherd.localcluster.handlers import CREATED_NAME, WATCH_STARTED, ResourceHandlers, json_response, read_body
+from podherd.localcluster.gctuning import GC_THRESHOLDS, GC_TUNING, GcTuning
+from podherd.localcluster.handlers import WATCH_STARTED, ResourceHandlers, json_response, read_body
 from podherd.localcluster.logs import LogStore
 from podherd.localcluster.routing import RequestInfo, resolve
 from podherd.localcluster.store import Store
 from podherd.localcluster.tls import ServingCerts, make_serving_certs
+
+__all__ = ["GC_THRESHOLDS", "GC_TUNING", "ClusterConfig", "GcTuning", "LocalCluster", "http_pool"]
 
 log = logging.getLogger("podherd.localcluster")
 
@@ -65,75 +65,6 @@ class ClusterConfig:
     kubelet_events: bool | None = None
     tls: bool = True  # client-go sends credentials only over TLS; plain HTTP is for benchmarks of Python clients
     gc_tuning: bool = True  # process-wide GC thresholds + freeze while the cluster runs (module docstring)
-
-
-# gen0 allocations, gen0 runs per gen1, gen1 runs per full collection. Young collections then walk at
-# most ~50k/500k objects (pauses of ~10/~250 ms at 50k pods, vs 0.4-1.1 s full collections before);
-# (100_000, 20, 100) measured the same in total but let one gen1 collection pause ~700 ms.
-GC_THRESHOLDS = (50_000, 10, 100)
-
-
-class _GcTuning:
-    """The process's GC settings while at least one cluster with `gc_tuning` runs (clusters can nest)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._saved: tuple[int, int, int] | None = None
-        self._froze = False
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._users += 1
-            if self._users == 1:
-                self._saved = gc.get_threshold()
-                gc.set_threshold(*GC_THRESHOLDS)
-                self._froze = gc.get_freeze_count() == 0  # a program that freezes by itself is left alone
-                if self._froze:
-                    gc.freeze()
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                if self._saved is not None and gc.get_threshold() == GC_THRESHOLDS:  # unless changed since
-                    gc.set_threshold(*self._saved)
-                if self._froze:
-                    gc.unfreeze()
-                self._saved, self._froze = None, False
-
-
-GC_TUNING = _GcTuning()
-
-
-class AuditLog:
-    """One JSON line per request: time, verb, path, query, code, user agent (+ resource fields)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
-
-    def write(self, request: web.Request, info: RequestInfo, code: int, started: float) -> None:
-        if self._fh.closed:
-            return  # a request finishing while the cluster stops
-        rec = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)) + f".{int(started % 1 * 1e6):06d}Z",
-            "verb": info.verb,
-            "path": request.path,
-            "query": request.query_string,
-            "code": code,
-            "userAgent": request.headers.get("User-Agent", ""),
-            "resource": info.resource,
-            "subresource": info.subresource,
-            "namespace": info.namespace,
-            "name": info.name or request.get(CREATED_NAME, ""),
-            "group": info.group,
-            "latencyMs": round((time.time() - started) * 1000, 3),
-        }
-        self._fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 class LocalCluster:
@@ -268,35 +199,11 @@ class LocalCluster:
         if path.startswith("/admin/"):
             return await self._admin(request, path)
         if method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed() if self._known_path(path) else errors.unknown_path()
-        if path == "/version":
-            return json_response(resources.version_info())
-        if path == "/api":
-            return json_response(resources.api_versions(f"{self.config.host}:{self.port}"))
-        if path == "/apis":
-            return json_response(resources.api_group_list())
-        if path == "/openapi/v3":
-            return json_response(resources.openapi_v3_root())
-        segs = [s for s in path.split("/") if s]
-        if len(segs) == 2 and segs[0] == "api":
-            doc = resources.resource_list("", segs[1])
-            if doc is not None:
-                return json_response(doc)
-        if len(segs) == 2 and segs[0] == "apis" and segs[1] in {r.group for r in resources.RESOURCES.values()}:
-            return json_response(resources.api_group(segs[1]))
-        if len(segs) == 3 and segs[0] == "apis":
-            doc = resources.resource_list(segs[1], segs[2])
-            if doc is not None:
-                return json_response(doc)
-        if len(segs) >= 4 and segs[:2] == ["openapi", "v3"]:
-            group, version = ("", segs[3]) if segs[2] == "api" else (segs[3], segs[4] if len(segs) > 4 else "")
-            doc = resources.openapi_v3_group(group, version)
-            if doc is not None:
-                return json_response(doc)
-        raise errors.unknown_path()
-
-    def _known_path(self, path: str) -> bool:
-        return path in ("/version", "/api", "/apis", "/openapi/v3") or path.startswith(("/api/", "/apis/"))
+            raise errors.method_not_allowed() if is_discovery_path(path) else errors.unknown_path()
+        doc = discovery_document(path, f"{self.config.host}:{self.port}")
+        if doc is None:
+            raise errors.unknown_path()
+        return json_response(doc)
 
     async def _admin(self, request: web.Request, path: str) -> web.StreamResponse:
         """Token-protected controls for tests: faults, compaction, watch drops, stats."""

@@ -18,11 +18,11 @@ from podherd.localcluster import podvalidation
 from podherd.localcluster.api import Api
 from podherd.localcluster.defaults import default_pod, json_copy
 from podherd.localcluster.deletion import Deleter
+from podherd.localcluster.gctuning import GC_THRESHOLDS, GcTuning
 from podherd.localcluster.handlers import ResourceHandlers
 from podherd.localcluster.logs import LogStore
 from podherd.localcluster.podvalidation import validate_pod_update
 from podherd.localcluster.resources import PODS
-from podherd.localcluster.server import GC_THRESHOLDS, ClusterConfig, LocalCluster, _GcTuning
 from podherd.localcluster.store import Event, Store, transition
 from podherd.localcluster.tables import COLUMNS, table, to_partial_metadata
 
@@ -206,7 +206,7 @@ def test_the_cache_of_a_commit_is_not_kept_in_history(resource_handlers: Resourc
 
 def test_gc_tuning_nests_and_restores() -> None:
     before = (gc.get_threshold(), gc.get_freeze_count())
-    tuning = _GcTuning()
+    tuning = GcTuning()
     tuning.acquire()
     tuning.acquire()
     assert gc.get_threshold() == GC_THRESHOLDS
@@ -218,7 +218,7 @@ def test_gc_tuning_nests_and_restores() -> None:
 
 def test_gc_tuning_keeps_a_threshold_set_meanwhile() -> None:
     before = gc.get_threshold()
-    tuning = _GcTuning()
+    tuning = GcTuning()
     tuning.acquire()
     try:
         gc.set_threshold(1234, 5, 6)
@@ -230,9 +230,19 @@ def test_gc_tuning_keeps_a_threshold_set_meanwhile() -> None:
 
 @pytest.mark.parametrize("enabled", [True, False])
 def test_cluster_tunes_gc_only_while_running_and_only_when_asked(enabled: bool) -> None:
-    before = gc.get_threshold()
-    if before == GC_THRESHOLDS:
-        pytest.skip("another cluster of this process holds the tuning")
-    with LocalCluster(ClusterConfig(mode="none", tls=False, gc_tuning=enabled)):
-        assert gc.get_threshold() == (GC_THRESHOLDS if enabled else before)
-    assert gc.get_threshold() == before
+    """In a fresh interpreter, so no other cluster of this test process holds the tuning."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from podherd.localcluster.server import ClusterConfig, LocalCluster, GC_THRESHOLDS\n"
+        "before = gc.get_threshold()\n"
+        f"with LocalCluster(ClusterConfig(mode='none', tls=False, gc_tuning={enabled})):\n"
+        "    during = gc.get_threshold()\n"
+        "after = gc.get_threshold()\n"
+        "print(before == after, during == (GC_THRESHOLDS if " + str(enabled) + " else before))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]

@@ -1,0 +1,24 @@
+"""Discovery routing (pure): the documents kubectl asks for, and 404s for anything else."""
+
+from __future__ import annotations
+
+from podherd.localcluster.discovery import discovery_document, is_discovery_path
+
+
+def test_documents() -> None:
+    assert discovery_document("/version", "127.0.0.1:1")["major"] == "1"
+    assert discovery_document("/api", "127.0.0.1:1")["serverAddressByClientCIDRs"][0]["serverAddress"] == "127.0.0.1:1"
+    pods = discovery_document("/api/v1", "x")
+    assert {r["name"] for r in pods["resources"]} >= {"pods", "pods/log", "pods/status", "namespaces", "events"}
+    leases = discovery_document("/apis/coordination.k8s.io/v1", "x")
+    assert [r["name"] for r in leases["resources"]] == ["leases"]
+    assert discovery_document("/apis", "x")["groups"][0]["name"] == "coordination.k8s.io"
+    assert discovery_document("/apis/coordination.k8s.io", "x")["kind"] == "APIGroup"
+    doc = discovery_document("/openapi/v3/api/v1", "x")
+    assert any("patch" in p for p in doc["paths"].values())
+
+
+def test_unknown_paths() -> None:
+    for path in ("/api/v2", "/apis/apps/v1", "/apis/nope", "/openapi/v3/apis/apps/v1", "/metrics", "/"):
+        assert discovery_document(path, "x") is None, path
+    assert is_discovery_path("/api/v1") and not is_discovery_path("/metrics")
