@@ -133,8 +133,12 @@ class KubernetesExecutor:
         replica): those are followed, not created.
         """
         now = self.clock()
+        wall = time.time()
         for t in tasks:
-            att = Attempt(t, started=now)
+            started = now
+            if t.attempt_started_at is not None:  # taken over: the timeout counts from the attempt's start
+                started = now - max(0.0, wall - t.attempt_started_at.timestamp())
+            att = Attempt(t, started=started)
             pod = (pods or {}).get(t.pod_name)
             if pod is not None:
                 att.phase = LAUNCHED
@@ -278,8 +282,8 @@ class KubernetesExecutor:
             return
         outcome = pod_outcome(ev.pod, self.fatal)
         if outcome.state == "running" and not att.running:
-            att.running = True
             queries.record_attempt_state(self.engine, att.task.task_id, att.task.try_number, "running")
+            att.running = True  # after the write: a DB error leaves it to be retried with the event
         if outcome.terminal:
             self._finish(att, outcome, ev.pod)
 
@@ -299,7 +303,9 @@ class KubernetesExecutor:
                 self.stats.released += 1
                 self.attempts.pop(att.key, None)  # no longer ours to finish
             return
-        outcome = deleted_outcome(ev.pod) if ev.type == "DELETED" else LOST
+        outcome = deleted_outcome(ev.pod)  # a terminal last state is the result; else "pod deleted"
+        if ev.type == "GONE" and outcome.reason == "pod deleted":
+            outcome = LOST  # it vanished between two lists: nobody saw how it ended
         if outcome.reason == LOST.reason:
             self.stats.lost += 1
         self._record(att, outcome)
