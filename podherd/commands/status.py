@@ -107,59 +107,11 @@ def _read(engine: Any, limit: int) -> tuple[list[JobRow], datetime, dict[str, in
         jobs = queries.list_jobs(engine, queries.SCHEDULER_JOB)
         now = queries.db_now(engine)
         by_state = queries.count_tasks_by_state(engine)
-        tasks, namespaces = recent_tasks(engine, limit)
+        tasks = queries.recent_tasks(engine, limit)
+        namespaces = queries.task_namespaces(engine)
     except SQLAlchemyError as e:
         fail(f"cannot read the database: {_first_line(e)}")
     return jobs, now, by_state, tasks, namespaces
-
-
-def recent_tasks(engine: Any, limit: int) -> tuple[list[TaskRow], set[str]]:
-    """The ``limit`` newest tasks (0: all) with their attempts, oldest first, and every task namespace.
-
-    ``queries.list_tasks`` reads every task; status must stay cheap on a database of millions.
-    """
-    from sqlalchemy import select
-
-    from podherd.db.models import Task, TaskAttempt
-    from podherd.db.results import attempt_row
-    from podherd.db.tx import read_tx
-
-    with read_tx(engine) as conn:
-        stmt = select(Task).order_by(Task.id.desc())
-        if limit:
-            stmt = stmt.limit(limit)
-        rows = list(reversed(conn.execute(stmt).all()))
-        attempts: dict[int, list[AttemptRow]] = {r.id: [] for r in rows}
-        ids = list(attempts)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            q = (
-                select(TaskAttempt)
-                .where(TaskAttempt.task_id.in_(chunk))
-                .order_by(TaskAttempt.task_id, TaskAttempt.try_number)
-            )
-            for a in conn.execute(q):
-                attempts[a.task_id].append(attempt_row(a))
-        namespaces = set(conn.execute(select(Task.namespace).distinct()).scalars())
-    tasks = [
-        TaskRow(
-            id=t.id,
-            name=t.name,
-            image=t.image,
-            namespace=t.namespace,
-            state=t.state,
-            try_number=t.try_number,
-            max_tries=t.max_tries,
-            priority=t.priority,
-            owner_id=t.owner_id,
-            created_at=t.created_at,
-            started_at=t.started_at,
-            ended_at=t.ended_at,
-            attempts=tuple(attempts[t.id]),
-        )
-        for t in rows
-    ]
-    return tasks, namespaces
 
 
 def missing_sqlite_file(url: str | None) -> Path | None:

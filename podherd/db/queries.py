@@ -13,7 +13,14 @@ from podherd.db.jobs import (
     list_jobs,
     register_job,
 )
-from podherd.db.reports import count_states_of, count_tasks_by_state, list_tasks, task_summary
+from podherd.db.reports import (
+    count_states_of,
+    count_tasks_by_state,
+    list_tasks,
+    recent_tasks,
+    task_namespaces,
+    task_summary,
+)
 from podherd.db.results import (
     UNCHANGED,
     get_attempt,
@@ -46,11 +53,13 @@ __all__ = [
     "insert_tasks",
     "list_jobs",
     "list_tasks",
+    "recent_tasks",
     "record_attempt_launched",
     "record_attempt_state",
     "record_result",
     "register_job",
     "running_attempts",
     "take_over_tasks",
+    "task_namespaces",
     "task_summary",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -61,21 +61,53 @@ def list_tasks(engine: Engine, states: tuple[str, ...] | None = None) -> list[Ta
         attempts: dict[int, list[AttemptRow]] = defaultdict(list)
         for row in conn.execute(attempts_stmt):
             attempts[row.task_id].append(attempt_row(row))
-    return [
-        TaskRow(
-            id=t.id,
-            name=t.name,
-            image=t.image,
-            namespace=t.namespace,
-            state=t.state,
-            try_number=t.try_number,
-            max_tries=t.max_tries,
-            priority=t.priority,
-            owner_id=t.owner_id,
-            created_at=t.created_at,
-            started_at=t.started_at,
-            ended_at=t.ended_at,
-            attempts=tuple(attempts.get(t.id, ())),
-        )
-        for t in tasks
-    ]
+    return [task_row(t, attempts.get(t.id, ())) for t in tasks]
+
+
+def task_row(t: Any, attempts: Iterable[AttemptRow]) -> TaskRow:
+    """A :class:`TaskRow` from a ``task`` result row and its attempts (oldest first)."""
+    return TaskRow(
+        id=t.id,
+        name=t.name,
+        image=t.image,
+        namespace=t.namespace,
+        state=t.state,
+        try_number=t.try_number,
+        max_tries=t.max_tries,
+        priority=t.priority,
+        owner_id=t.owner_id,
+        created_at=t.created_at,
+        started_at=t.started_at,
+        ended_at=t.ended_at,
+        attempts=tuple(attempts),
+    )
+
+
+def recent_tasks(engine: Engine, limit: int) -> list[TaskRow]:
+    """The ``limit`` newest tasks (0: all) with their attempts, oldest first.
+
+    Unlike :func:`list_tasks` it reads only those tasks: ``podherd status`` must stay cheap on a
+    database of millions.
+    """
+    with read_tx(engine) as conn:
+        stmt = select(Task).order_by(Task.id.desc())
+        if limit:
+            stmt = stmt.limit(limit)
+        rows = list(reversed(conn.execute(stmt).all()))
+        attempts: dict[int, list[AttemptRow]] = {r.id: [] for r in rows}
+        ids = list(attempts)
+        for start in range(0, len(ids), 500):
+            q = (
+                select(TaskAttempt)
+                .where(TaskAttempt.task_id.in_(ids[start : start + 500]))
+                .order_by(TaskAttempt.task_id, TaskAttempt.try_number)
+            )
+            for a in conn.execute(q):
+                attempts[a.task_id].append(attempt_row(a))
+    return [task_row(t, attempts[t.id]) for t in rows]
+
+
+def task_namespaces(engine: Engine) -> set[str]:
+    """Every namespace some task runs in."""
+    with read_tx(engine) as conn:
+        return set(conn.execute(select(Task.namespace).distinct()).scalars())
