@@ -183,6 +183,10 @@ def summary_table(rows: list[TaskRow]) -> Table:
                 bits.append(f"(exit {a.exit_code})")
             if f.get("message"):
                 bits.append(str(f["message"])[:60])
+            elif f.get("log_tail"):
+                logged = [line for line in str(f["log_tail"]).splitlines() if line.strip()]
+                if logged:
+                    bits.append("— " + logged[-1][:60])
             failure = " ".join(bits)
         style = {"success": "green", "failed": "red"}.get(t.state, "yellow")
         table.add_row(

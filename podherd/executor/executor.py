@@ -345,10 +345,12 @@ class KubernetesExecutor:
         return True
 
     # ---- results ------------------------------------------------------------------------------
-    def _record(self, att: Attempt, outcome: Outcome) -> str:
+    def _record(self, att: Attempt, outcome: Outcome, log_tail: str = "") -> str:
         """Commit the attempt's outcome (idempotent) and forget the attempt."""
         state = "success" if outcome.state == "success" else "failed"
         details = None if state == "success" else outcome.to_details()
+        if details is not None and log_tail:
+            details["log_tail"] = log_tail
         result = queries.record_result(
             self.engine, att.task.task_id, att.task.try_number, state, outcome.exit_code, details, self.owner_id
         )
@@ -361,7 +363,7 @@ class KubernetesExecutor:
         return result
 
     def _finish(self, att: Attempt, outcome: Outcome, pod: dict[str, Any] | None, grace: int | None = None) -> None:
-        self._record(att, outcome)  # result first ...
+        self._record(att, outcome, self._log_tail(att, outcome, pod))  # result first ...
         if att.uid:
             self._finished[att.uid] = None
         phase = ((pod or {}).get("status") or {}).get("phase")
@@ -374,6 +376,15 @@ class KubernetesExecutor:
         if att.phase == LAUNCHED or att.uid:  # ... then the pod
             ns, name = att.key
             self.cleaner.submit(CleanupJob(ns, name, att.uid, action, grace if action == DELETE else None))
+
+    def _log_tail(self, att: Attempt, outcome: Outcome, pod: dict[str, Any] | None) -> str:
+        """The failing container's last log lines, read before the pod can be removed (failures only)."""
+        if outcome.state != "failed" or pod is None or not outcome.container or outcome.exit_code is None:
+            return ""
+        try:
+            return self.kube.pod_log(att.task.namespace, att.task.pod_name, outcome.container)[-4000:]
+        except Exception:  # best effort: the result must not wait on logs
+            return ""
 
     def _enforce_timeouts(self) -> int:
         now = self.clock()

@@ -139,6 +139,22 @@ class KubeClient:
             body["gracePeriodSeconds"] = grace_seconds
         self._json("delete", "pods", self.core.delete_namespaced_pod, name, namespace, body=body)
 
+    def pod_log(self, namespace: str, name: str, container: str, tail_lines: int = 20) -> str:
+        """The last lines a container wrote (for a failed attempt's details)."""
+        resp = self._call(
+            "get",
+            "pods",
+            self.core.read_namespaced_pod_log,
+            name,
+            namespace,
+            container=container,
+            tail_lines=tail_lines,
+        )
+        try:
+            return resp.data.decode("utf-8", errors="replace")
+        finally:
+            resp.release_conn()
+
     def json_patch_pod(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
         """A JSON patch: with a `test` op first it is a compare-and-swap (the loser gets 422)."""
         return self._json(

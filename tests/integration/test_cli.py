@@ -473,7 +473,7 @@ def test_run_reports_a_failure_with_exit_code_1(tmp_path: Path) -> None:
   command: ["python3", "-c", "print(1)"]
 - name: exits-three
   image: python:3.12-slim
-  command: ["python3", "-c", "import sys; sys.exit(3)"]
+  command: ["python3", "-c", "import sys; print('disk full', file=sys.stderr); sys.exit(3)"]
   max_tries: 1
 """,
     )
@@ -484,6 +484,8 @@ def test_run_reports_a_failure_with_exit_code_1(tmp_path: Path) -> None:
     assert "Traceback" not in out
     assert "prints-one" in proc.stdout and "exits-three" in proc.stdout
     assert "exit 3" in proc.stdout
+    flat = " ".join(proc.stdout.replace("│", " ").split())  # the table may wrap the cell
+    assert "disk full" in flat  # the failing container's last log line
     assert "1/2 tasks succeeded" in proc.stdout
     assert (tmp_path / ".podherd").is_dir()  # the embedded cluster ran from cwd ...
     assert not (tmp_path / ".podherd" / "kubeconfig").exists()  # ... and its kubeconfig went with it

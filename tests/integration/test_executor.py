@@ -123,6 +123,7 @@ def test_failure_without_tries_left(cluster: LocalCluster, fresh_ns: str, tmp_pa
     assert t.state == "failed" and t.try_number == 1
     assert t.attempts[0].exit_code == 7
     assert t.attempts[0].failure["container_name"] == "base"
+    assert t.attempts[0].failure["log_tail"] == "boom\n"  # read before the pod was removed
 
 
 def test_timeout_kills_the_pod(cluster: LocalCluster, core: client.CoreV1Api, fresh_ns: str, tmp_path: Path) -> None:
