@@ -20,7 +20,12 @@ Everything runs on the server's event loop. The store calls :meth:`Kubelet._on_e
 synchronously inside each write, so the listener never writes: it records what
 it saw and schedules work with ``call_soon``; that work re-reads the pod and
 checks its uid (a pod may be deleted and recreated under the same name).
-State is kept per pod uid in :class:`PodState`.
+
+This module is the core: lifecycle, the store listener, admission and binding,
+failure, graceful delete and activeDeadlineSeconds. The rest lives beside it:
+per-pod records in :mod:`kubelet_state`, status writes in :mod:`kubelet_writer`
+(built by :mod:`kubelet_status` and :mod:`kubelet_phase`), events in
+:mod:`kubelet_events`, restartPolicy and back-off in :mod:`kubelet_restart`.
 """
 
 from __future__ import annotations
@@ -29,105 +34,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from podherd.localcluster import kubelet_status as ks
 from podherd.localcluster.api import Api
 from podherd.localcluster.deletion import DeleteOptions, Deleter
 from podherd.localcluster.errors import ApiError
+from podherd.localcluster.kubelet_events import EventRecorder
+from podherd.localcluster.kubelet_state import Driver, PodState, grace_or_default, int_or_none
+from podherd.localcluster.kubelet_writer import StatusWriter
 from podherd.localcluster.logs import LogStore
-from podherd.localcluster.resources import EVENTS, PODS
-from podherd.localcluster.store import Event, Key, now_micro, now_rfc3339
+from podherd.localcluster.resources import PODS
+from podherd.localcluster.store import Event, now_rfc3339
 
 log = logging.getLogger(__name__)
-
-HOST_IP = "127.0.0.1"
-POD_IP = "127.0.0.1"
-
-
-@dataclass(slots=True, eq=False)
-class PodState:
-    """What the kubelet tracks for one pod (by uid)."""
-
-    uid: str
-    key: Key
-    spec: dict[str, Any]
-    init: list[ks.Container]
-    main: list[ks.Container]
-    restart_policy: str
-    start_time: str = ""
-    start_mono: float = 0.0
-    sandbox_ready: bool = False
-    pod_ip: str = ""
-    reason: str = ""  # pod-level status.reason / message (DeadlineExceeded, admission failures)
-    message: str = ""
-    admitted: bool = False
-    ever_started: bool = False  # some container was started (a process ran / a simulated run began)
-    torn_down: bool = False  # containers were stopped for good: the phase must be terminal
-    force_failed: bool = False
-    terminal: bool = False  # a terminal phase has been written
-    terminating: bool = False  # stopping the containers (delete or deadline)
-    delete_requested: bool = False
-    delete_grace: int | None = None  # deletionGracePeriodSeconds last seen
-    active_deadline: int | None = None
-    gone: bool = False  # removed from the store (or forgotten)
-    flush_pending: bool = False
-    deadline_handle: asyncio.TimerHandle | None = None
-    timer: asyncio.Handle | None = None  # simulate: the next transition
-    kill_handle: asyncio.TimerHandle | None = None
-    kill_at: float = 0.0
-    task: asyncio.Task[None] | None = None  # process: the pod's runner
-    terminator: asyncio.Task[None] | None = None
-    procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
-    wake: asyncio.Event | None = None
-    backoff_steps: dict[str, int] = field(default_factory=dict)
-    sim: Any = None  # simulate mode's per-pod parameters
-    events: dict[tuple[str, str, str, str], Key] = field(default_factory=dict)
-
-    @property
-    def namespace(self) -> str:
-        return self.key[0]
-
-    @property
-    def name(self) -> str:
-        return self.key[1]
-
-    def cancel_timers(self) -> None:
-        for h in (self.deadline_handle, self.timer, self.kill_handle):
-            if h is not None:
-                h.cancel()
-        self.deadline_handle = self.timer = self.kill_handle = None
-
-
-class Driver(Protocol):
-    """What a mode provides (kubelet_process.ProcessDriver, kubelet_simulate.SimulateDriver)."""
-
-    def on_start(self) -> None: ...
-    def prepare(self, ps: PodState, pod: dict[str, Any]) -> None: ...
-    def start(self, ps: PodState) -> None: ...
-    def terminate(self, ps: PodState, grace: float) -> None: ...
-    def forget(self, ps: PodState) -> None: ...
-    def running_count(self) -> int: ...
-    async def stop(self) -> None: ...
-
-
-def _containers(spec: dict[str, Any], field_name: str, init: bool, has_init: bool) -> list[ks.Container]:
-    items = spec.get(field_name)
-    out = []
-    reason = ks.POD_INITIALIZING if has_init else ks.CONTAINER_CREATING
-    for c in items if isinstance(items, list) else []:
-        if isinstance(c, dict):
-            image = c.get("image")
-            out.append(
-                ks.Container(str(c.get("name") or ""), image if isinstance(image, str) else "", init, reason=reason)
-            )
-    return out
-
-
-def _int_or_none(v: Any) -> int | None:
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 class Kubelet:
@@ -159,7 +80,8 @@ class Kubelet:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopped = False
         self._subscribed = False
-        self._last_event_ns = 0
+        self.recorder = EventRecorder(self)
+        self.writer = StatusWriter(self)
         self.driver: Driver
         if mode == "process":
             from podherd.localcluster.kubelet_process import ProcessDriver
@@ -213,6 +135,7 @@ class Kubelet:
         return now_rfc3339(self.api.clock())
 
     def cap_grace(self, grace: float) -> float:
+        """Seconds between SIGTERM and SIGKILL: the pod's grace, shortened to `kill_grace_cap` if one is set."""
         grace = max(0.0, float(grace))
         if self.kill_grace_cap is not None:
             grace = min(grace, self.kill_grace_cap)
@@ -254,11 +177,11 @@ class Kubelet:
                     self._claim(ev.obj)
                 return
             if meta.get("deletionTimestamp"):
-                grace = _int_or_none(meta.get("deletionGracePeriodSeconds"))
+                grace = int_or_none(meta.get("deletionGracePeriodSeconds"))
                 if not ps.delete_requested or grace != ps.delete_grace:
                     ps.delete_grace = grace
                     self._soon(self._on_delete_requested, ps)
-            ads = _int_or_none((ev.obj.get("spec") or {}).get("activeDeadlineSeconds"))
+            ads = int_or_none((ev.obj.get("spec") or {}).get("activeDeadlineSeconds"))
             if ads != ps.active_deadline:
                 ps.active_deadline = ads
                 self._soon(self.arm_deadline, ps)
@@ -278,21 +201,7 @@ class Kubelet:
                 self.fail_pod(args[0], "podherd local kubelet: internal error while handling this pod")
 
     def _claim(self, pod: dict[str, Any]) -> PodState:
-        meta = pod["metadata"]
-        spec = pod.get("spec") or {}
-        has_init = bool(spec.get("initContainers"))
-        ps = PodState(
-            uid=meta["uid"],
-            key=(meta.get("namespace") or "", meta["name"]),
-            spec=spec,
-            init=_containers(spec, "initContainers", True, has_init),
-            main=_containers(spec, "containers", False, has_init),
-            restart_policy=spec.get("restartPolicy") or "Always",
-            active_deadline=_int_or_none(spec.get("activeDeadlineSeconds")),
-        )
-        if meta.get("deletionTimestamp"):
-            ps.delete_requested = True
-            ps.delete_grace = _int_or_none(meta.get("deletionGracePeriodSeconds"))
+        ps = PodState.from_pod(pod)
         self.pods[ps.uid] = ps
         self._soon(self._admit, ps)
         return ps
@@ -327,10 +236,8 @@ class Kubelet:
         bind = not spec.get("nodeName")
         if not bind and ks.was_started(pod):
             # Bound to us before a kubelet restart: its containers are gone with the old process.
-            ks.terminate_pod(ps.init, ps.main)
-            ps.torn_down = True
             ps.message = "podherd local kubelet restarted: the pod's containers were lost"
-            self.write_status(ps)
+            self.tear_down(ps)
             return
         problem = ks.malformed_spec(spec)
         if problem:
@@ -344,10 +251,10 @@ class Kubelet:
             return
         ps.start_time = self.now()
         ps.start_mono = time.monotonic()
-        if not self.write_status(ps, bind=bind):
+        if not self.writer.write(ps, bind=bind):
             return
         if bind:
-            self.emit(
+            self.recorder.emit(
                 ps, "Scheduled", f"Successfully assigned {ps.namespace}/{ps.name} to {self.node_name}", scheduler=True
             )
         self.arm_deadline(ps)
@@ -366,93 +273,21 @@ class Kubelet:
             with contextlib.suppress(Exception):
                 self.driver.forget(ps)
             try:
-                self.write_status(ps, bind=bind)
+                self.writer.write(ps, bind=bind)
             except Exception:
-                self._write_bare_failure(ps, message, bind)
+                self.writer.write_bare_failure(ps, message, bind)
             if ps.delete_requested:
                 self.remove(ps)
         except Exception:
             log.exception("kubelet: could not mark pod %s/%s failed", ps.namespace, ps.name)
 
-    def _write_bare_failure(self, ps: PodState, message: str, bind: bool) -> None:
-        pod = self.current(ps)
-        if pod is None:
-            return
-        old = pod.get("status") if isinstance(pod.get("status"), dict) else {}
-        status: dict[str, Any] = {"phase": ks.FAILED, "message": message, "reason": ps.reason}
-        if old.get("qosClass"):
-            status["qosClass"] = old["qosClass"]
-        new = dict(pod)
-        new["status"] = status
-        if bind and isinstance(pod.get("spec"), dict):
-            new["spec"] = {**pod["spec"], "nodeName": self.node_name}
-        self.store.update("pods", ps.key, new)
-        ps.terminal = True
-
-    # ---- status ---------------------------------------------------------------------------------
-    def mark_dirty(self, ps: PodState) -> None:
-        """Write the status soon; changes made in the same loop iteration share one write."""
-        if ps.flush_pending or ps.gone or self.loop is None:
-            return
-        ps.flush_pending = True
-        self.loop.call_soon(self._flush, ps)
-
-    def _flush(self, ps: PodState) -> None:
-        ps.flush_pending = False
-        try:
-            self.write_status(ps)
-        except Exception:
-            log.exception("kubelet: status write failed for %s/%s", ps.namespace, ps.name)
-
-    def write_status(self, ps: PodState, bind: bool = False) -> bool:
-        """Write the status built from the kubelet's records (and the binding, if asked). False if the pod is gone."""
-        if self.stopped:
-            return False
-        pod = self.current(ps)
-        if pod is None:
-            return False
-        old = pod.get("status") if isinstance(pod.get("status"), dict) else {}
-        init_st = [ks.container_status(c) for c in ps.init]
-        st = [ks.container_status(c) for c in ps.main]
-        phase = ks.get_phase(ps.spec, init_st, st, ps.torn_down)
-        if ps.force_failed:
-            phase = ks.FAILED
-        elif ps.torn_down:
-            phase = ks.terminal_phase(phase)
-        terminal = phase in ks.TERMINAL_PHASES
-        old_conds = old.get("conditions") if isinstance(old.get("conditions"), list) else []
-        previous = {c.get("type"): c for c in old_conds if isinstance(c, dict)}
-        scheduled = previous.get("PodScheduled")
-        conditions = ks.pod_conditions(
-            ps.spec, phase, init_st, st, ps.sandbox_ready and not terminal, self.now(), previous, scheduled
-        )
-        status = ks.pod_status(
-            phase=phase,
-            conditions=conditions,
-            host_ip=HOST_IP,
-            pod_ip=ps.pod_ip,
-            start_time=ps.start_time,
-            init_statuses=init_st,
-            statuses=st,
-            qos_class=old.get("qosClass"),
-            reason=ps.reason,
-            message=ps.message,
-            has_init=bool(ps.init),
-        )
-        if terminal and not ps.terminal:
-            ps.terminal = True
-            if ps.deadline_handle is not None:
-                ps.deadline_handle.cancel()
-                ps.deadline_handle = None
-        spec = pod.get("spec") or {}
-        if status == old and not (bind and not spec.get("nodeName")):
-            return True
-        new = dict(pod)
-        new["status"] = status
-        if bind and not spec.get("nodeName"):
-            new["spec"] = {**spec, "nodeName": self.node_name}
-        self.store.update("pods", ps.key, new)
-        return True
+    def tear_down(self, ps: PodState) -> None:
+        """The containers are stopped for good: give them terminal states, write the terminal phase, finish a delete."""
+        ks.terminate_pod(ps.init, ps.main)
+        ps.torn_down = True
+        self.writer.write(ps)
+        if ps.delete_requested:
+            self.remove(ps)
 
     # ---- deletion, deadline ---------------------------------------------------------------------
     def _on_delete_requested(self, ps: PodState) -> None:
@@ -467,8 +302,7 @@ class Kubelet:
         if ps.terminal or not ps.ever_started:
             self.remove(ps)
             return
-        grace = _int_or_none(pod["metadata"].get("deletionGracePeriodSeconds"))
-        self.driver.terminate(ps, self.cap_grace(grace if grace is not None else 30))
+        self.driver.terminate(ps, self.cap_grace(grace_or_default(pod["metadata"].get("deletionGracePeriodSeconds"))))
 
     def remove(self, ps: PodState) -> None:
         """The kubelet's final DELETE: grace 0 with a uid precondition."""
@@ -484,9 +318,7 @@ class Kubelet:
 
     def arm_deadline(self, ps: PodState) -> None:
         """(Re)start the activeDeadlineSeconds timer, counted from the pod's start."""
-        if ps.deadline_handle is not None:
-            ps.deadline_handle.cancel()
-            ps.deadline_handle = None
+        ps.cancel_deadline()
         if ps.active_deadline is None or not ps.start_mono or ps.terminal or ps.gone or self.loop is None:
             return
         delay = max(0.0, ps.start_mono + ps.active_deadline - time.monotonic())
@@ -499,87 +331,5 @@ class Kubelet:
         ps.reason = ks.DEADLINE_EXCEEDED
         ps.message = ks.DEADLINE_EXCEEDED_MESSAGE
         ps.force_failed = True
-        self.emit(ps, ks.DEADLINE_EXCEEDED, ks.DEADLINE_EXCEEDED_MESSAGE)  # active_deadline.go: a Normal event
-        grace = _int_or_none(ps.spec.get("terminationGracePeriodSeconds"))
-        self.driver.terminate(ps, self.cap_grace(grace if grace is not None else 30))
-
-    # ---- events ---------------------------------------------------------------------------------
-    def _event_name(self, pod_name: str) -> str:
-        t = max(time.time_ns(), self._last_event_ns + 1)
-        self._last_event_ns = t
-        return f"{pod_name}.{t:x}"
-
-    def emit(
-        self,
-        ps: PodState,
-        reason: str,
-        message: str,
-        type_: str = "Normal",
-        container: ks.Container | None = None,
-        scheduler: bool = False,
-    ) -> None:
-        """Record a core/v1 Event as the kubelet (or, for Scheduled, the scheduler) writes it. Never raises."""
-        if not self.events_enabled or self.stopped:
-            return
-        try:
-            pod = self.current(ps)
-            if pod is None:
-                return
-            ns, name = ps.key
-            involved: dict[str, Any] = {
-                "kind": "Pod",
-                "namespace": ns,
-                "name": name,
-                "uid": ps.uid,
-                "apiVersion": "v1",
-                "resourceVersion": pod["metadata"].get("resourceVersion", ""),
-            }
-            field_path = ""
-            if container is not None:
-                field_path = f"spec.{'initContainers' if container.init else 'containers'}{{{container.name}}}"
-                involved["fieldPath"] = field_path
-            now = self.now()
-            cache_key = (field_path, reason, message, type_)
-            seen = ps.events.get(cache_key)
-            if seen is not None and not scheduler:
-                old = self.store.get("events", seen)
-                if old is not None:
-                    updated = dict(old)
-                    updated["count"] = int(old.get("count") or 1) + 1
-                    updated["lastTimestamp"] = now
-                    self.store.update("events", seen, updated)
-                    return
-            body: dict[str, Any] = {
-                "metadata": {"name": self._event_name(name), "namespace": ns},
-                "involvedObject": involved,
-            }
-            body["reason"] = reason
-            body["message"] = message
-            if scheduler:
-                body.update(
-                    source={},
-                    firstTimestamp=None,
-                    lastTimestamp=None,
-                    type=type_,
-                    eventTime=now_micro(self.api.clock()),
-                    action="Binding",
-                    reportingComponent="default-scheduler",
-                    reportingInstance=f"default-scheduler-{self.node_name}",
-                )
-            else:
-                body.update(
-                    source={"component": "kubelet", "host": self.node_name},
-                    firstTimestamp=now,
-                    lastTimestamp=now,
-                    count=1,
-                    type=type_,
-                    eventTime=None,
-                    reportingComponent="kubelet",
-                    reportingInstance=self.node_name,
-                )
-            created = self.api.create(EVENTS, ns, body, manager="kubelet")
-            ps.events[cache_key] = (ns, created["metadata"]["name"])
-        except ApiError as e:
-            log.debug("kubelet: event %s for %s/%s not recorded: %s", reason, ps.namespace, ps.name, e)
-        except Exception:
-            log.exception("kubelet: event %s for %s/%s not recorded", reason, ps.namespace, ps.name)
+        self.recorder.emit(ps, ks.DEADLINE_EXCEEDED, ks.DEADLINE_EXCEEDED_MESSAGE)  # active_deadline.go: a Normal event
+        self.driver.terminate(ps, self.cap_grace(grace_or_default(ps.spec.get("terminationGracePeriodSeconds"))))

@@ -24,16 +24,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from podherd.localcluster import kubelet_status as ks
+from podherd.localcluster.kubelet_restart import backoff_delay, enter_back_off, should_restart
 
 if TYPE_CHECKING:
-    from podherd.localcluster.kubelet import Kubelet, PodState
+    from podherd.localcluster.kubelet import Kubelet
+    from podherd.localcluster.kubelet_state import PodState
 
 DURATION = "podherd.io/simulate-duration"
 EXIT_CODE = "podherd.io/simulate-exit-code"
 WAITING_REASON = "podherd.io/simulate-waiting-reason"
 WAITING_MESSAGE = "podherd.io/simulate-waiting-message"
-BACKOFF_INITIAL = 1.0
-BACKOFF_CAP = 10.0
 SIGTERM_EXIT = 143
 
 _ids = itertools.count(1)
@@ -87,7 +87,15 @@ def _container_id() -> str:
     return f"containerd://{next(_ids):064x}"
 
 
+def _cancel_timer(ps: PodState) -> None:
+    if ps.timer is not None:
+        ps.timer.cancel()
+        ps.timer = None
+
+
 class SimulateDriver:
+    """Drives every pod with one timer at a time; counts the containers in a simulated run."""
+
     def __init__(self, kubelet: Kubelet) -> None:
         self.k = kubelet
         self.running = 0  # containers in a simulated run
@@ -130,16 +138,15 @@ class SimulateDriver:
                 c.set_terminated(0, "Completed", now)
         for c in ps.main:
             c.set_running(now, _container_id())
-        ps.sandbox_ready = True
-        ps.pod_ip = "127.0.0.1"
+        ps.sandbox_up()
         ps.ever_started = True
         self._set_running(ps, True)
-        self.k.write_status(ps)
+        self.k.writer.write(ps)
         if self.k.events_enabled:
             for c in ps.main:
-                self.k.emit(ps, "Pulled", f'Container image "{c.image}" already present on machine', container=c)
-                self.k.emit(ps, "Created", f"Created container: {c.name}", container=c)
-                self.k.emit(ps, "Started", f"Started container {c.name}", container=c)
+                self.k.recorder.pulled(ps, c)
+                self.k.recorder.created(ps, c)
+                self.k.recorder.started(ps, c)
         loop = asyncio.get_running_loop()
         ps.timer = loop.call_later(ps.sim.duration, self.k._guarded, self._exit, ps)
 
@@ -152,24 +159,16 @@ class SimulateDriver:
         for c in ps.main:
             c.set_terminated(code, ks.exit_reason(code), now)
         self._set_running(ps, False)
-        policy = ps.restart_policy
-        if policy == "Always" or (policy == "OnFailure" and code != 0):
-            delay = min(BACKOFF_INITIAL * 2**ps.sim.restarts, BACKOFF_CAP)
+        if should_restart(ps.restart_policy, code, init=False):
+            delay = backoff_delay(ps.sim.restarts)
             ps.sim.restarts += 1
             for c in ps.main:
-                c.back_off(ks.CRASH_LOOP_BACK_OFF, ks.crash_loop_message(delay, c.name, ps.name, ps.namespace, ps.uid))
-                self.k.emit(
-                    ps,
-                    "BackOff",
-                    f"Back-off restarting failed container {c.name} in pod {ps.name}_{ps.namespace}({ps.uid})",
-                    type_="Warning",
-                    container=c,
-                )
-            self.k.write_status(ps)
+                enter_back_off(self.k.recorder, ps, c, delay)
+            self.k.writer.write(ps)
             loop = asyncio.get_running_loop()
             ps.timer = loop.call_later(delay, self.k._guarded, self._run, ps)
             return
-        self.k.write_status(ps)
+        self.k.writer.write(ps)
         if ps.delete_requested:
             self.k.remove(ps)
 
@@ -178,26 +177,18 @@ class SimulateDriver:
         if ps.terminating:
             return
         ps.terminating = True
-        if ps.timer is not None:
-            ps.timer.cancel()
-            ps.timer = None
+        _cancel_timer(ps)
         if ps.sim is not None and ps.sim.running:
             now = self.k.now()
             for c in ps.main:
                 if c.state == ks.RUNNING:
-                    self.k.emit(ps, "Killing", f"Stopping container {c.name}", container=c)
+                    self.k.recorder.killing(ps, c.name, c)
                     c.set_terminated(SIGTERM_EXIT, "Error", now)
             self._set_running(ps, False)
-        ks.terminate_pod(ps.init, ps.main)
-        ps.torn_down = True
-        self.k.write_status(ps)
-        if ps.delete_requested:
-            self.k.remove(ps)
+        self.k.tear_down(ps)
 
     def forget(self, ps: PodState) -> None:
-        if ps.timer is not None:
-            ps.timer.cancel()
-            ps.timer = None
+        _cancel_timer(ps)
         if ps.sim is not None:
             self._set_running(ps, False)
 

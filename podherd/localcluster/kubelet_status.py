@@ -1,34 +1,42 @@
-"""Pure builders for the pod status the local kubelet writes (API.md §10).
+"""Pure builders for the pod status the local kubelet writes (API.md §10), from its container records.
 
 No I/O and no clock: every timestamp is passed in. The shapes and rules follow
 the real kubelet so that clients (podherd's own status classifier, kubectl,
 anything written against a real cluster) see what they would see there:
 
-* :func:`get_phase` is ``getPhase`` from ``pkg/kubelet/kubelet_pods.go``;
-* :func:`pod_conditions` follows ``pkg/kubelet/status/generate.go``
-  (order PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled);
+* :class:`Container` is what the kubelet knows of one container; its transitions
+  are the runtime's (waiting, running, terminated, back-off into lastState);
 * :func:`terminate_pod` is the status manager's ``TerminatePod``: waiting
   containers of a pod that is being torn down get ``ContainerStatusUnknown``
   and a Pending/Running phase becomes Failed;
 * keys are emitted in the Go structs' field order (PodStatus, ContainerStatus,
-  ContainerState*, PodCondition), with the same omissions (``exitCode`` never).
+  ContainerState*), with the same omissions (``exitCode`` never).
+
+The phase and the conditions are read back from the container status JSON in
+:mod:`kubelet_phase`; its names are re-exported here for callers of this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-WAITING = "waiting"
-RUNNING = "running"
-TERMINATED = "terminated"
-
-PENDING = "Pending"
-RUNNING_PHASE = "Running"
-SUCCEEDED = "Succeeded"
-FAILED = "Failed"
-TERMINAL_PHASES = frozenset({SUCCEEDED, FAILED})
+# Re-exported: callers read the whole status vocabulary as ``kubelet_status.*``.
+from podherd.localcluster.kubelet_phase import (  # noqa: F401
+    CONDITION_ORDER,
+    FAILED,
+    PENDING,
+    RUNNING,
+    RUNNING_PHASE,
+    SUCCEEDED,
+    TERMINAL_PHASES,
+    TERMINATED,
+    WAITING,
+    get_phase,
+    pod_conditions,
+    pod_scheduled_condition,
+)
 
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
@@ -40,8 +48,6 @@ STATUS_UNKNOWN_MESSAGE = "The container could not be located when the pod was te
 
 DEADLINE_EXCEEDED = "DeadlineExceeded"
 DEADLINE_EXCEEDED_MESSAGE = "Pod was active on the node longer than the specified deadline"
-
-CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
 @dataclass(slots=True, eq=False)
@@ -168,235 +174,6 @@ def container_status(c: Container) -> dict[str, Any]:
         out["containerID"] = c.container_id
     out["started"] = c.state == RUNNING
     return out
-
-
-# ---- phase (kubelet_pods.go getPhase) -----------------------------------------------------------
-def _by_name(statuses: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    for s in statuses:
-        if isinstance(s, Mapping) and isinstance(s.get("name"), str):
-            out[s["name"]] = s
-    return out
-
-
-def _names(containers: Any) -> list[str]:
-    if not isinstance(containers, list):
-        return []
-    return [c["name"] for c in containers if isinstance(c, Mapping) and isinstance(c.get("name"), str)]
-
-
-def _state(status: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    state = status.get("state") or {}
-    for k in (RUNNING, TERMINATED, WAITING):
-        v = state.get(k)
-        if isinstance(v, Mapping):
-            return k, v
-    return "", {}
-
-
-def _last_terminated(status: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    last = (status.get("lastState") or {}).get("terminated")
-    return last if isinstance(last, Mapping) else None
-
-
-def has_any_regular_container_started(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]]) -> bool:
-    names = set(_names(spec.get("containers")))
-    return any(s.get("name") in names and _state(s)[0] in (RUNNING, TERMINATED) for s in statuses)
-
-
-def get_phase(
-    spec: Mapping[str, Any],
-    init_statuses: Sequence[Mapping[str, Any]],
-    statuses: Sequence[Mapping[str, Any]],
-    pod_is_terminal: bool = False,
-) -> str:
-    """The pod phase from its container statuses, exactly as the kubelet's getPhase computes it."""
-    policy = spec.get("restartPolicy") or "Always"
-    init_by = _by_name(init_statuses)
-    by = _by_name(statuses)
-    pending_init = failed_init = 0
-    for name in _names(spec.get("initContainers")):
-        s = init_by.get(name)
-        if s is None:
-            pending_init += 1
-            continue
-        kind, st = _state(s)
-        if kind == RUNNING:
-            pending_init += 1
-        elif kind == TERMINATED:
-            if st.get("exitCode", 0) != 0:
-                failed_init += 1
-        elif kind == WAITING:
-            last = _last_terminated(s)
-            if last is not None:
-                if last.get("exitCode", 0) != 0:
-                    failed_init += 1
-            else:
-                pending_init += 1
-        else:
-            pending_init += 1
-
-    unknown = running = waiting = stopped = succeeded = 0
-    for name in _names(spec.get("containers")):
-        s = by.get(name)
-        if s is None:
-            unknown += 1
-            continue
-        kind, st = _state(s)
-        if kind == RUNNING:
-            running += 1
-        elif kind == TERMINATED:
-            stopped += 1
-            if st.get("exitCode", 0) == 0:
-                succeeded += 1
-        elif kind == WAITING:
-            if _last_terminated(s) is not None:
-                stopped += 1
-            else:
-                waiting += 1
-        else:
-            unknown += 1
-
-    if failed_init > 0 and policy == "Never":
-        return FAILED
-    all_statuses = [*statuses, *init_statuses]
-    if (pending_init > 0 and not has_any_regular_container_started(spec, all_statuses)) or waiting > 0:
-        return PENDING
-    if running > 0 and unknown == 0:
-        return RUNNING_PHASE
-    if running == 0 and stopped > 0 and unknown == 0:
-        if pod_is_terminal:
-            return SUCCEEDED if stopped == succeeded else FAILED
-        if policy == "Always":
-            return RUNNING_PHASE
-        if stopped == succeeded:
-            return SUCCEEDED
-        if policy == "Never":
-            return FAILED
-        return RUNNING_PHASE
-    return PENDING
-
-
-# ---- conditions (status/generate.go) ------------------------------------------------------------
-def _go_list(names: list[str]) -> str:
-    """fmt.Sprintf("%s", []string{...}): brackets, space separated."""
-    return "[" + " ".join(names) + "]"
-
-
-def _cond(ctype: str, status: bool, reason: str = "", message: str = "") -> dict[str, Any]:
-    c: dict[str, Any] = {"type": ctype, "status": "True" if status else "False"}
-    if reason:
-        c["reason"] = reason
-    if message:
-        c["message"] = message
-    return c
-
-
-def containers_ready_condition(
-    spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]], phase: str
-) -> dict[str, Any]:
-    by = _by_name(statuses)
-    unknown: list[str] = []
-    unready: list[str] = []
-    for name in _names(spec.get("containers")):
-        s = by.get(name)
-        if s is None:
-            unknown.append(name)
-        elif not s.get("ready"):
-            unready.append(name)
-    if phase == SUCCEEDED and not unknown:
-        return _cond("ContainersReady", False, "PodCompleted")
-    if phase == FAILED:
-        return _cond("ContainersReady", False, "PodFailed")
-    msgs = []
-    if unknown:
-        msgs.append(f"containers with unknown status: {_go_list(unknown)}")
-    if unready:
-        msgs.append(f"containers with unready status: {_go_list(unready)}")
-    if msgs:
-        return _cond("ContainersReady", False, "ContainersNotReady", ", ".join(msgs))
-    return _cond("ContainersReady", True)
-
-
-def initialized_condition(
-    spec: Mapping[str, Any],
-    init_statuses: Sequence[Mapping[str, Any]],
-    statuses: Sequence[Mapping[str, Any]],
-    phase: str,
-) -> dict[str, Any]:
-    init_names = _names(spec.get("initContainers"))
-    by = _by_name(init_statuses)
-    unknown: list[str] = []
-    incomplete: list[str] = []
-    for name in init_names:
-        s = by.get(name)
-        if s is None:
-            unknown.append(name)
-        elif not s.get("ready"):
-            incomplete.append(name)
-    if phase == SUCCEEDED and not unknown:
-        return _cond("Initialized", True, "PodCompleted")
-    if has_any_regular_container_started(spec, [*statuses, *init_statuses]):
-        return _cond("Initialized", True)
-    msgs = []
-    if unknown:
-        msgs.append(f"containers with unknown status: {_go_list(unknown)}")
-    if incomplete:
-        msgs.append(f"containers with incomplete status: {_go_list(incomplete)}")
-    if msgs:
-        return _cond("Initialized", False, "ContainersNotInitialized", ", ".join(msgs))
-    return _cond("Initialized", True)
-
-
-def pod_conditions(
-    spec: Mapping[str, Any],
-    phase: str,
-    init_statuses: Sequence[Mapping[str, Any]],
-    statuses: Sequence[Mapping[str, Any]],
-    sandbox_ready: bool,
-    now: str,
-    previous: Mapping[str, Mapping[str, Any]] | None = None,
-    scheduled: Mapping[str, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """The five conditions in the order a real server shows them.
-
-    `previous` maps condition type to the condition last written: a condition
-    whose status did not change keeps its lastTransitionTime. `scheduled` is
-    the PodScheduled condition the binding wrote (kept as is).
-    """
-    previous = previous or {}
-    containers_ready = containers_ready_condition(spec, statuses, phase)
-    ready = dict(containers_ready, type="Ready")  # no readiness gates: Ready mirrors ContainersReady
-    generated = [
-        _cond("PodReadyToStartContainers", sandbox_ready),
-        initialized_condition(spec, init_statuses, statuses, phase),
-        ready,
-        containers_ready,
-    ]
-    out = []
-    for c in generated:
-        prev = previous.get(c["type"])
-        if prev is not None and prev.get("status") == c["status"] and prev.get("lastTransitionTime"):
-            ltt = prev["lastTransitionTime"]
-        else:
-            ltt = now
-        full: dict[str, Any] = {
-            "type": c["type"],
-            "status": c["status"],
-            "lastProbeTime": None,
-            "lastTransitionTime": ltt,
-        }
-        if "reason" in c:
-            full["reason"] = c["reason"]
-        if "message" in c:
-            full["message"] = c["message"]
-        out.append(full)
-    out.append(dict(scheduled) if scheduled else pod_scheduled_condition(now))
-    return out
-
-
-def pod_scheduled_condition(now: str) -> dict[str, Any]:
-    return {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
 
 
 # ---- pod status ---------------------------------------------------------------------------------
