@@ -90,7 +90,7 @@ class ReplicaCollector(Collector):
         for state, n in sorted(counts.items()):
             tasks.add_metric([state], n)
         yield tasks
-        yield GaugeMetricFamily(
+        yield CounterMetricFamily(
             "podherd_heartbeat_failures", "Heartbeats that failed", value=r.stats.heartbeat_failures
         )
 

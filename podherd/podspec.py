@@ -260,10 +260,14 @@ def build_pod(req: PodRequest, scheme: LabelScheme, template: Mapping[str, Any] 
 
     The generated container is named ``base``; it merges with a template or
     override container of the same name (that is how an override changes the
-    image, like the anchor's ``pod_override``). The result is a fresh,
+    image, like the anchor's ``pod_override``). Unless the template or the
+    overrides set it, ``automountServiceAccountToken`` is false. The result is a fresh,
     JSON-serialisable dict; ``template`` and ``req`` are not modified.
     """
     pod = deep_merge(template or {}, _generated(req, scheme))
     if req.pod_overrides:
         pod = deep_merge(pod, req.pod_overrides)
+    # Task pods run beside the replicas: they get no API credentials unless the template or the
+    # task's overrides ask for a token explicitly (least privilege; see docs/deploy.md).
+    pod.setdefault("spec", {}).setdefault("automountServiceAccountToken", False)
     return _enforce(pod, req, scheme)

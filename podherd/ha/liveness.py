@@ -133,6 +133,18 @@ class Liveness:
             return None
         return (db or set()) | (leases or set())
 
+    def stale_leases(self, factor: float = 3.0) -> list[str]:
+        """Leases not seen to change for `factor` x their duration: their replica is long gone.
+
+        Any member may delete them (the apiserver identity-lease GC pattern): a crashed replica
+        never deletes its own, and otherwise every liveness check would list them forever.
+        """
+        now = self.clock()
+        return sorted(name for name, (_v, seen_at, dur) in self._observed.items() if now - seen_at > factor * dur)
+
+    def forget(self, name: str) -> None:
+        self._observed.pop(name, None)
+
     def _from_db(self) -> set[int] | None:
         try:
             return queries.alive_sibling_ids(self.engine, self.self_id, queries.SCHEDULER_JOB, self.threshold)

@@ -47,6 +47,7 @@ class SweepStats:
     pods_lost: int = 0
     deaths_seen: int = 0
     last_takeover_seconds: float = 0.0
+    leases_deleted: int = 0
 
 
 class Sweeper:
@@ -127,6 +128,7 @@ class Sweeper:
         work = self.take_over(alive)
         work += self.sweep_completed(alive)
         work += self.retention.run()
+        self.delete_stale_leases()
         if work:
             self.stats.last_takeover_seconds = time.monotonic() - started
         return work
@@ -189,6 +191,22 @@ class Sweeper:
             return
         if (pod["metadata"].get("labels") or {}).get(self.scheme.owner_key) == self.me:
             self.executor.launch([task], pods={task.pod_name: pod})
+
+    def delete_stale_leases(self) -> int:
+        """Delete Leases of replicas gone for a long time (a kill -9 never deletes its own)."""
+        if self.liveness.kube is None:
+            return 0
+        n = 0
+        for name in self.liveness.stale_leases():
+            try:
+                self.liveness.kube.delete_lease(self.liveness.lease_namespace, name)
+                n += 1
+            except ApiException as e:
+                if e.status != 404:
+                    continue
+            self.liveness.forget(name)
+        self.stats.leases_deleted += n
+        return n
 
     # ---- 2. completed pods --------------------------------------------------------------------
     def sweep_completed(self, alive: set[int]) -> int:

@@ -8,6 +8,7 @@ counter. Errors stay the client's `ApiException`, classified by `kube.classify`.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,15 +37,17 @@ class KubeSettings:
 
 
 def load_configuration(settings: KubeSettings) -> client.Configuration:
-    """In-cluster service account when running in a pod, else the kubeconfig (explicit, $KUBECONFIG, default)."""
+    """Where clients expect (controller-runtime's order): an explicit kubeconfig (flag or $KUBECONFIG) or
+    context, else the in-cluster service account when running in a pod, else ~/.kube/config."""
     cfg = client.Configuration()
-    if settings.kubeconfig is None:
+    explicit = settings.kubeconfig or os.environ.get("KUBECONFIG") or None
+    if explicit is None and settings.context is None:
         try:
             config.load_incluster_config(client_configuration=cfg)
         except config.ConfigException:
-            config.load_kube_config(context=settings.context, client_configuration=cfg)
+            config.load_kube_config(client_configuration=cfg)
     else:
-        config.load_kube_config(config_file=settings.kubeconfig, context=settings.context, client_configuration=cfg)
+        config.load_kube_config(config_file=explicit, context=settings.context, client_configuration=cfg)
     if not settings.verify_ssl:
         cfg.verify_ssl = False
     cfg.connection_pool_maxsize = settings.pool_size
@@ -143,7 +146,7 @@ class KubeClient:
         """The last lines a container wrote (for a failed attempt's details)."""
         resp = self._call(
             "get",
-            "pods",
+            "pods/log",
             self.core.read_namespaced_pod_log,
             name,
             namespace,

@@ -180,10 +180,12 @@ class LocalCluster:
                 self.audit.write(request, info, code, started)
 
     def _authorized(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        """A bearer token; the scheme is case-insensitive as in kube-apiserver (the in-cluster loader sends
+        `bearer`)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
             return False
-        return secrets.compare_digest(header[7:].strip().encode(), self.token.encode())
+        return secrets.compare_digest(token.strip().encode(), self.token.encode())
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         info = request[INFO_KEY]

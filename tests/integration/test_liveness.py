@@ -83,3 +83,20 @@ def test_both_is_the_union_and_survives_one_source_down(cluster: LocalCluster, t
     alive = live.alive_siblings()  # the DB is down: the leases still answer
     assert alive is not None and me + 2000 in alive
     lease_only.release()
+
+
+def test_leases_of_long_gone_replicas_are_reported_stale(cluster: LocalCluster, tmp_path: Path) -> None:
+    engine = open_database(f"sqlite:///{tmp_path}/l.db")
+    kube = KubeClient(cluster.api_client().configuration)
+    me = queries.register_job(engine, queries.SCHEDULER_JOB, "h", 1)
+    crashed = ReplicaLease(kube, "default", job_id=me + 3000, duration=5, hostname="h")
+    crashed.renew()  # then it is kill -9ed: it never renews or deletes it again
+    clock = Clock()
+    live = Liveness(engine, me, threshold=5, mode="lease", kube=kube, lease_namespace="default", clock=clock)
+    live.alive_siblings()
+    clock.now += 10  # dead (> 5 s) but not yet stale (3 x 5 s)
+    assert me + 3000 not in live.alive_siblings()
+    assert live.stale_leases() == []
+    clock.now += 6
+    assert live.stale_leases() == [crashed.name]
+    crashed.release()

@@ -334,3 +334,21 @@ def test_deep_merge(base: dict[str, Any], overlay: dict[str, Any], expected: dic
     before = copy.deepcopy(base)
     assert deep_merge(base, overlay) == expected
     assert base == before
+
+
+def test_task_pods_get_no_service_account_token_unless_asked() -> None:
+    req = PodRequest(task_id=1, task_name="t", try_number=1, owner_id="5", image="busybox", command=("true",))
+    assert build_pod(req, PODHERD_SCHEME)["spec"]["automountServiceAccountToken"] is False
+    asked = PodRequest(
+        task_id=1,
+        task_name="t",
+        try_number=1,
+        owner_id="5",
+        image="busybox",
+        command=("true",),
+        pod_overrides={"spec": {"automountServiceAccountToken": True, "serviceAccountName": "etl"}},
+    )
+    spec = build_pod(asked, PODHERD_SCHEME)["spec"]
+    assert spec["automountServiceAccountToken"] is True and spec["serviceAccountName"] == "etl"
+    template = {"spec": {"automountServiceAccountToken": True}}
+    assert build_pod(req, PODHERD_SCHEME, template)["spec"]["automountServiceAccountToken"] is True
