@@ -1,0 +1,99 @@
+"""`podherd bench thrash|sweep|throughput`: run the reproducible benchmarks in `benchmarks/`.
+
+The benchmark scripts live in the source checkout, not in the installed package (they need
+matplotlib and write into `benchmarks/results/`), so this command finds them next to the
+`podherd` package and calls their `main(argv)` in this process. `--quick` and `--out` are
+podherd's options; every other option is forwarded to the script unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import typer
+
+from podherd.commands.common import fail
+
+SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput"}
+FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+app = typer.Typer(
+    help=(
+        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput. "
+        "Results go to benchmarks/results/ (JSON, Markdown, PNG); see docs/performance.md."
+    ),
+    no_args_is_help=True,
+)
+
+QUICK = typer.Option(False, "--quick", help="Small sizes: finishes in under a minute.")
+OUT = typer.Option(None, "--out", help="Directory for the JSON, Markdown and PNG (default: benchmarks/results/).")
+SCRIPT_HELP = typer.Option(False, "--script-help", help="Show every option of the benchmark script and exit.")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="bench")
+
+
+def load(name: str) -> ModuleType:
+    """Import `benchmarks.<script>`, from the checkout this podherd was installed (editable) from."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "benchmarks" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))  # spawned benchmark processes inherit sys.path
+    try:
+        return importlib.import_module(f"benchmarks.{SCRIPTS[name]}")
+    except ModuleNotFoundError as e:
+        if e.name not in ("benchmarks", f"benchmarks.{SCRIPTS[name]}"):
+            raise
+        fail("the benchmarks are in podherd's source checkout: install it from a clone (pip install -e '.[bench]')")
+
+
+def run(name: str, ctx: typer.Context, quick: bool, out: Path | None, script_help: bool) -> None:
+    mod = load(name)
+    argv = [*(["--quick"] if quick else []), *(["--out", str(out)] if out else []), *ctx.args]
+    if script_help:
+        argv = ["--help"]
+    prog, sys.argv[0] = sys.argv[0], f"podherd bench {name}"  # argparse names the program after argv[0]
+    try:
+        mod.main(argv)
+    except SystemExit as e:  # argparse: --help (0) or a bad forwarded option (2, message already printed)
+        raise typer.Exit(int(e.code or 0)) from None
+    finally:
+        sys.argv[0] = prog
+
+
+@app.command("thrash", context_settings=FORWARD)
+def thrash(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script_help: bool = SCRIPT_HELP) -> None:
+    """Adoption policies (exclude-self, alive-scoped, podherd) under the same churn, with one replica killed -9.
+
+    Reports PATCH/min, DELETE/min, redundant writes, pods left and takeover latency per policy, read from the cluster's audit log.
+
+    Other options go to benchmarks/thrash.py: --replicas 1,3,5 --policies --rate --duration --drain --task-seconds --sweep-interval --threshold --heartbeat --kill-at --latency-ms --parallelism (see --script-help).
+    """
+    run("thrash", ctx, quick, out, script_help)
+
+
+@app.command("sweep", context_settings=FORWARD)
+def sweep(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script_help: bool = SCRIPT_HELP) -> None:
+    """Cost of one completed-pod sweep in namespaces of 1k/10k/50k pods: pre-#35599 models vs metadata-only vs podherd.
+
+    Reports time, bytes received and client peak memory of each way, and the ratio (a)/(c).
+
+    Other options go to benchmarks/sweep_cost.py: --sizes 1000,10000,50000 --repeats (see --script-help).
+    """
+    run("sweep", ctx, quick, out, script_help)
+
+
+@app.command("throughput", context_settings=FORWARD)
+def throughput(
+    ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script_help: bool = SCRIPT_HELP
+) -> None:
+    """10,000 short tasks with 1 and 3 replicas against a bare create+delete client on the same cluster.
+
+    Reports tasks/min, API writes per task, event-to-DB latency p50/p99, loop time p99, peak RSS per replica and the ratio podherd/limit.
+
+    Other options go to benchmarks/throughput.py: --tasks --replicas 1,3 --parallelism --seed (see --script-help).
+    """
+    run("throughput", ctx, quick, out, script_help)

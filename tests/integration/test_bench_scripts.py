@@ -1,0 +1,119 @@
+"""Smoke tests: the issue-5 benchmarks still run end to end at tiny sizes and report every number.
+
+Benchmarks measure; these tests only check shape and exact counts (keys present, every task
+done, every pod accounted for). No timing is asserted: the machines are shared and noisy.
+The audit-log judge of the thrash benchmark is also checked on a hand-written log.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from benchmarks import sweep_cost, thrash, throughput
+from podherd.cli import app
+
+pytestmark = pytest.mark.integration
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+def on_disk(tmp_path: Path, name: str, results: dict[str, Any]) -> dict[str, Any]:
+    doc = json.loads((tmp_path / f"{name}.json").read_text())
+    assert doc == json.loads(json.dumps(results))
+    assert doc["machine"]["nproc"] >= 1 and doc["machine"]["python"]
+    assert f"python benchmarks/{name}.py" in (tmp_path / f"{name}.md").read_text()
+    assert (tmp_path / f"{name}.png").is_file() == HAS_MATPLOTLIB
+    return doc
+
+
+def test_thrash_tiny_run_kills_one_replica_and_races_the_survivors(tmp_path: Path) -> None:
+    argv = ["--replicas", "3", "--policies", "podherd", "--rate", "5", "--duration", "3", "--drain", "4"]
+    argv += ["--threshold", "1.5", "--heartbeat", "0.25", "--sweep-interval", "1", "--race-pods", "20"]
+    doc = on_disk(tmp_path, "thrash", thrash.main([*argv, "--out", str(tmp_path)]))
+    [run] = doc["runs"]
+    assert run["spec"]["policy"] == "podherd" and run["spec"]["replicas"] == 3
+    for key in ("patch_per_min", "delete_per_min", "redundant_writes", "pods_left", "takeover_first_s"):
+        assert key in run
+    assert run["victim"] in run["replica_ids"] and run["kill_offset_s"] is not None
+    assert sum(run["tasks"].values()) == run["tasks_submitted"] and run["delete_requests"] > 0
+    race = run["race"]
+    assert race["pods"] == 20 and race["survivors"] == 2
+    assert race["successful_claims"] == 20 and race["extra_claims"] == 0  # CAS: exactly one winner per pod
+    assert "Claim race" in (tmp_path / "thrash.md").read_text()
+
+
+def rec(t: float, verb: str, name: str, replica: str, code: int) -> dict[str, Any]:
+    stamp = f"2026-01-01T00:00:{t:09.6f}Z"
+    ua = f"podherd/0.1.0 (replica {replica})"
+    return {
+        "time": stamp,
+        "verb": verb,
+        "resource": "pods",
+        "namespace": "default",
+        "name": name,
+        "code": code,
+        "userAgent": ua,
+    }
+
+
+def test_thrash_judge_counts_redundant_writes_and_takeover() -> None:
+    t0 = 1767225600.0  # 2026-01-01T00:00:00Z
+    log = [
+        rec(1, "create", "a", "1", 201),
+        rec(1, "create", "b", "2", 201),
+        rec(1, "create", "v", "3", 201),
+        rec(2, "patch", "a", "2", 200),  # 2 relabels alive 1's pod: redundant
+        rec(3, "delete", "a", "2", 200),  # 2 now owns it: fine
+        rec(4, "delete", "b", "2", 200),  # own pod
+        rec(6, "patch", "v", "1", 200),  # replica 3 was killed at 5: takeover after 1 s
+        rec(6.5, "patch", "v", "2", 200),  # a blind second claim of what alive 1 now owns: redundant (once)
+        rec(7, "patch", "v", "1", 422),  # a lost CAS: failed, not a write
+    ]
+    out = thrash.judge(log, t0, t0 + 60, "3", t0 + 5)
+    assert out["patch_requests"] == 4 and out["delete_requests"] == 2
+    assert out["writes_to_alive_owners"] == 2  # a by 2 (owner 1 alive), v by 2 (owner 1 alive by then)
+    assert out["extra_claims"] == 1 and out["redundant_writes"] == 2
+    assert out["failed_writes"] == {"patch 422": 1}
+    assert out["victim_pods_at_kill"] == 1 and out["takeover_first_s"] == pytest.approx(1.0)
+    assert out["patch_per_min"] == 4.0
+
+
+def test_sweep_cost_tiny_run(tmp_path: Path) -> None:
+    doc = on_disk(tmp_path, "sweep_cost", sweep_cost.main(["--sizes", "200", "--repeats", "1", "--out", str(tmp_path)]))
+    [size] = doc["sizes"]
+    assert size["pods"] == 200 and set(size["ways"]) == set(sweep_cost.WAYS)
+    mix = [sweep_cost.mix(i) for i in range(200)]
+    not_mine_succeeded = sum(1 for owner, phase in mix if owner != sweep_cost.ME and phase == "Succeeded")
+    dead_terminal = sum(1 for owner, phase in mix if owner in sweep_cost.DEAD and phase != "Running")
+    assert size["ways"]["models"]["items"] == size["ways"]["metadata"]["items"] == not_mine_succeeded
+    assert size["ways"]["podherd"]["items"] == dead_terminal  # the claims podherd would make
+    for way in size["ways"].values():
+        assert way["bytes"] > 0 and way["tracemalloc_peak_mb"] > 0 and len(way["samples_ms"]) == 1
+    assert set(size["ratio_a_over_c"]) == {"time", "bytes", "tracemalloc_peak"}
+
+
+def test_throughput_tiny_run(tmp_path: Path) -> None:
+    argv = ["--tasks", "40", "--replicas", "1", "--parallelism", "8", "--out", str(tmp_path)]
+    doc = on_disk(tmp_path, "throughput", throughput.main(argv))
+    [run] = doc["runs"]
+    ph, limit = run["podherd"], run["limit"]
+    assert ph["tasks_by_state"]["success"] == 40 and ph["tasks_done"] == 40 and ph["pods_left"] == 0
+    assert limit["tasks_done"] == 40 and limit["pods_left"] == 0 and limit["window"] == 8
+    assert limit["api_writes_by_kind"] == {"create pods": 40, "delete pods": 40}
+    assert ph["api_writes_by_kind"]["create pods"] == 40 and ph["api_writes_by_kind"]["delete pods"] == 40
+    for key in ("tasks_per_min_sustained", "latency_p50_ms", "latency_p99_ms", "loop_p99_ms_max", "peak_rss_mb_max"):
+        assert key in ph
+    assert ph["per_replica"][0]["loop"]["loops"] > 0 and "ratio_tasks_per_min" in run
+
+
+def test_podherd_bench_forwards_options_to_the_script(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "sweep", "--sizes", "50", "--repeats", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "sweep_cost.json").read_text())["sizes"][0]["pods"] == 50
+    bad = CliRunner().invoke(app, ["bench", "sweep", "--no-such-option"])
+    assert bad.exit_code == 2
