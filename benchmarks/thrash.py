@@ -81,7 +81,11 @@ def start(spec: Spec, workdir: Path) -> Harness:
         "PODHERD__SCHEDULER__ADOPTION_POLICY": spec.policy,
         "PODHERD__CORE__PARALLELISM": str(spec.parallelism),
     }
-    h.start_cluster()
+    try:
+        h.start_cluster()
+    except BaseException:
+        h.stop()
+        raise
     return h
 
 

@@ -4,7 +4,8 @@ Issue 5 item 3. For 1 and 3 replicas, on one local cluster (simulate kubelet), i
 
 1. the limit: a bare client (podherd's own `KubeClient`, no database, no claims) keeps the same
    number of pods in flight as the replicas' total `core.parallelism`, creating each pod, and
-   deleting it the moment its watch shows it finished — the least API work a task can cost;
+   deleting it the moment its watch shows it finished — the least API work a task can cost —
+   with the replicas' total client rate limit (R x `--qps`) and 16 request workers;
 2. podherd: the same tasks (same pod shape, same simulated durations, uniform 0.1-1 s) queued in
    SQLite and drained by R real `podherd scheduler` processes with the default configuration.
 
@@ -14,11 +15,13 @@ store listener can stamp the instant each pod turns terminal: event-to-database 
 attempt's `ended_at` (committed by the replica) minus that instant. Reported per run:
 
 - tasks/min sustained: completions between the 10th and 90th percentile of the run, per minute
-  (podherd: result committed; limit: finish seen by the client); makespan: first create to last;
+  (podherd: result committed; limit: finish seen by the client); makespan: first create to the
+  last completion; all pods deleted: first create to the last pod's deletion;
 - API writes per task: create/update/patch/delete requests the server answered (pods, leases...);
 - event-to-DB latency p50/p99 (limit: event-to-client, the floor for any watcher);
 - loop time p99: the replica's `podherd_loop_duration_seconds` histogram (an upper bucket bound);
-- peak RSS per replica (VmHWM) and CPU seconds; ratio podherd/limit of tasks/min.
+- peak RSS per replica (VmHWM) and CPU seconds; ratio podherd/limit of tasks/min, and of the
+  time until every pod is deleted (end to end).
 
     python benchmarks/throughput.py            # 10,000 tasks, R = 1 and 3 (several minutes on 2 cores)
     python benchmarks/throughput.py --quick    # 300 tasks, under a minute
@@ -86,14 +89,19 @@ class Stamps:
         self.namespace = namespace
         self.created: dict[str, float] = {}
         self.finished: dict[str, float] = {}
+        self.deleted: dict[str, float] = {}
+        self.peak_pods = 0  # most pods of the namespace existing at once (finished ones awaiting deletion too)
 
     def __call__(self, ev: Event) -> None:
         if ev.resource != "pods" or ev.key[0] != self.namespace:
             return
         if ev.type == "ADDED":
             self.created.setdefault(ev.key[1], time.time())
+            self.peak_pods = max(self.peak_pods, len(self.created) - len(self.deleted))
         elif ev.type == "MODIFIED" and phase(ev.obj) in TERMINAL and phase(ev.old) not in TERMINAL:
             self.finished.setdefault(ev.key[1], time.time())
+        elif ev.type == "DELETED":
+            self.deleted[ev.key[1]] = time.time()
 
 
 def phase(pod: dict[str, Any] | None) -> str:
@@ -172,16 +180,19 @@ def wait_empty(cluster: LocalCluster, namespace: str, timeout: float = 60) -> in
     return left
 
 
-def summarize(
-    done_at: list[float], first_create: float, tasks: int, writes: dict[str, int], lat: list[float]
-) -> dict[str, Any]:
-    done_at = sorted(done_at)
+def summarize(done: dict[str, float], stamps: Stamps, tasks: int, writes: dict[str, int]) -> dict[str, Any]:
+    """Rates and latencies from completion times (`done`: pod name -> when the task counted as complete)."""
+    done_at = sorted(done.values())
+    first_create = min(stamps.created.values())
+    lat = [done[n] - stamps.finished[n] for n in done if n in stamps.finished]
     lo, hi = int(len(done_at) * 0.1), max(int(len(done_at) * 0.9) - 1, 0)
     span = done_at[hi] - done_at[lo] if hi > lo else 0.0
     return {
         "tasks_done": len(done_at),
         "tasks_per_min_sustained": round((hi - lo) / span * 60, 1) if span > 0 else None,
         "makespan_s": round(done_at[-1] - first_create, 2) if done_at else None,
+        "all_deleted_s": round(max(stamps.deleted.values()) - first_create, 2) if stamps.deleted else None,
+        "peak_pods": stamps.peak_pods,
         "api_writes": sum(writes.values()),
         "api_writes_per_task": round(sum(writes.values()) / tasks, 2),
         "api_writes_by_kind": writes,
@@ -201,15 +212,7 @@ def run_limit(cluster: LocalCluster, secs: list[float], window: int, qps: float,
         out = pool.submit(bare_client, Conn.of(cluster), ns, secs, window, qps, burst).result()
     left = wait_empty(cluster, ns)
     cluster.call(cluster.store.unsubscribe, stamps)
-    seen = out["seen"]
-    lat = [seen[n] - stamps.finished[n] for n in seen if n in stamps.finished]
-    res = summarize(
-        list(seen.values()),
-        min(stamps.created.values()),
-        len(secs),
-        writes_between(before, request_counts(cluster)),
-        lat,
-    )
+    res = summarize(out["seen"], stamps, len(secs), writes_between(before, request_counts(cluster)))
     res.update(
         window=window, pods_left=left, peak_rss_mb_max=out["peak_rss_mb"],
         cpu_s_per_1k_tasks=round(out["cpu_seconds"] * 1000 / len(secs), 2),
@@ -218,12 +221,18 @@ def run_limit(cluster: LocalCluster, secs: list[float], window: int, qps: float,
 
 
 def run_podherd(
-    cluster: LocalCluster, secs: list[float], replicas: int, parallelism: int, workdir: Path
+    cluster: LocalCluster, secs: list[float], replicas: int, parallelism: int, qps: float, workdir: Path
 ) -> dict[str, Any]:
     ns = f"podherd-r{replicas}"
     cluster.call(cluster.api.create_namespace_object, ns)
     h = Harness(workdir, f"sqlite:///{workdir}/throughput.db")
-    h.env = {**DEFAULTS, "PODHERD__KUBERNETES_EXECUTOR__NAMESPACE": ns, "PODHERD__CORE__PARALLELISM": str(parallelism)}
+    h.env = {
+        **DEFAULTS,
+        "PODHERD__KUBERNETES_EXECUTOR__NAMESPACE": ns,
+        "PODHERD__CORE__PARALLELISM": str(parallelism),
+        "PODHERD__KUBERNETES_EXECUTOR__KUBE_CLIENT_QPS": str(qps),
+        "PODHERD__KUBERNETES_EXECUTOR__KUBE_CLIENT_BURST": str(int(2 * qps)),
+    }
     h.attach(cluster)
     h.submit([sim_task(f"t{i}", s) for i, s in enumerate(secs)], namespace=ns)
     stamps = Stamps(ns)
@@ -246,14 +255,7 @@ def run_podherd(
         h.stop()
         cluster.call(cluster.store.unsubscribe, stamps)
     done = {name: t.timestamp() for name, t in ended.items() if t is not None}
-    lat = [done[n] - stamps.finished[n] for n in done if n in stamps.finished]
-    res = summarize(
-        list(done.values()),
-        min(stamps.created.values()),
-        len(secs),
-        writes_between(before, request_counts(cluster)),
-        lat,
-    )
+    res = summarize(done, stamps, len(secs), writes_between(before, request_counts(cluster)))
     res.update(
         replicas=replicas,
         parallelism=parallelism,
@@ -282,7 +284,9 @@ def loop_histogram(port: int) -> dict[str, Any]:
 
 # ---- report ------------------------------------------------------------------------------------------
 COLUMNS = {
-    "tasks/min": "tasks_per_min_sustained", "makespan s": "makespan_s", "API writes/task": "api_writes_per_task",
+    "tasks/min": "tasks_per_min_sustained", "makespan s": "makespan_s", "all pods deleted s": "all_deleted_s",
+    "peak pods": "peak_pods",
+    "API writes/task": "api_writes_per_task",
     "event->DB p50 ms": "latency_p50_ms", "p99 ms": "latency_p99_ms", "loop p99 ms (<=)": "loop_p99_ms_max",
     "peak RSS MB": "peak_rss_mb_max", "CPU s/1k tasks": "cpu_s_per_1k_tasks",
 }  # fmt: skip
@@ -292,17 +296,19 @@ def render(results: dict[str, Any], markdown: bool) -> str:
     rows = []
     for r in results["runs"]:
         p, lim = r["podherd"], r["limit"]
-        rows.append(
-            [f"podherd R={r['replicas']}", *(p.get(k, "-") for k in COLUMNS.values()), r["ratio_tasks_per_min"]]
-        )
-        rows.append([f"limit, {lim['window']} in flight", *(lim.get(k, "-") for k in COLUMNS.values()), 1.0])
+        ratios = [r["ratio_tasks_per_min"], r.get("ratio_end_to_end", "-")]
+        rows.append([f"podherd R={r['replicas']}", *(p.get(k, "-") for k in COLUMNS.values()), *ratios])
+        rows.append([f"limit, {lim['window']} in flight", *(lim.get(k, "-") for k in COLUMNS.values()), 1.0, 1.0])
     setup = (
         f"{results['tasks']} tasks per run, simulated durations uniform 0.1-1 s (mean {results['mean_task_s']} s); "
-        f"parallelism {results['parallelism']} per replica; API server in the benchmark's process, replicas and the "
-        "limit client in their own processes; SQLite."
+        f"parallelism {results['parallelism']} and client rate limit {results.get('qps', 200)} QPS per replica; "
+        "API server in the benchmark's process, replicas and the limit client in their own processes; SQLite."
     )
-    note = "Latency for the limit is event-to-client (the watch delivery floor); for podherd, event-to-commit."
-    table = fmt_table(["run", *COLUMNS, "x limit"], rows, markdown)
+    note = (
+        "Latency for the limit is event-to-client (the watch delivery floor); for podherd, event-to-commit. "
+        "x limit: tasks/min ratio; end to end: the limit's time to the last pod deleted over podherd's."
+    )
+    table = fmt_table(["run", *COLUMNS, "x limit", "x limit end to end"], rows, markdown)
     return "\n".join([*header(results, "podherd throughput", markdown), setup, "", table, "", note, ""])
 
 
@@ -336,6 +342,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--replicas", default="1,3", help="replica counts, comma-separated (default 1,3)")
     ap.add_argument("--parallelism", type=int, default=32, help="core.parallelism of each replica (default 32)")
     ap.add_argument("--seed", type=int, default=5, help="seed of the task durations")
+    ap.add_argument(
+        "--qps",
+        type=float,
+        default=200.0,
+        help="kube_client_qps per replica, burst 2x (default 200, podherd's default)",
+    )
     ap.add_argument("--quick", action="store_true", help="300 tasks: under a minute")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results", help="output directory")
     args = ap.parse_args(argv)
@@ -354,28 +366,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     secs = durations(args.tasks, args.seed)
-    from podherd.config import Config
-
-    k = Config().kubernetes_executor
     runs = []
     with LocalCluster(ClusterConfig(mode="simulate")) as cluster:
         for n in args.replica_counts:
             print(f"R={n}: limit ...", flush=True)
-            limit = run_limit(cluster, secs, n * args.parallelism, n * k.kube_client_qps, n * k.kube_client_burst)
+            limit = run_limit(cluster, secs, n * args.parallelism, n * args.qps, int(n * 2 * args.qps))
             print(f"R={n}: podherd ...", flush=True)
             with tempfile.TemporaryDirectory(prefix=f"podherd-throughput-r{n}-") as tmp:
-                ph = run_podherd(cluster, secs, n, args.parallelism, Path(tmp))
+                ph = run_podherd(cluster, secs, n, args.parallelism, args.qps, Path(tmp))
             lim, got = limit["tasks_per_min_sustained"], ph["tasks_per_min_sustained"]
+            lim_end, got_end = limit["all_deleted_s"], ph["all_deleted_s"]
             runs.append(
                 {
                     "replicas": n,
                     "limit": limit,
                     "podherd": ph,
                     "ratio_tasks_per_min": round(got / lim, 3) if lim and got else None,
+                    "ratio_end_to_end": round(lim_end / got_end, 3) if lim_end and got_end else None,
                 }
             )
     results = results_doc(
-        "throughput", argv, args.quick, tasks=args.tasks, parallelism=args.parallelism,
+        "throughput", argv, args.quick, tasks=args.tasks, parallelism=args.parallelism, qps=args.qps,
         mean_task_s=round(statistics.fmean(secs), 3), runs=runs,
     )  # fmt: skip
     publish(results, "throughput", args.out, render, plot)
