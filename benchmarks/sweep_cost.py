@@ -45,7 +45,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/sweep_cost.py`: make 
 import orjson
 
 from benchmarks.cluster_bench import Conn, fmt_table
-from benchmarks.harness import configuration, header, peak_rss_mb, publish, pyplot, results_doc, save_figure
+from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
 from podherd.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
 from podherd.kube.client import KubeClient
 from podherd.labels import PODHERD_SCHEME
@@ -53,6 +53,7 @@ from podherd.localcluster import kubelet_status as ks
 from podherd.localcluster.resources import PODS
 from podherd.localcluster.server import ClusterConfig, LocalCluster
 from podherd.podspec import PodRequest, build_pod
+from tests.ha.harness import peak_rss_mb
 
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)
 NAMESPACE = "sweep"

@@ -44,7 +44,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/thrash.py`: make `ben
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cluster_bench import fmt_table
-from benchmarks.harness import Harness, Record, audit_time, header, publish, pyplot, results_doc, save_figure, sim_task
+from benchmarks.common import header, publish, pyplot, results_doc, save_figure
+from tests.ha.harness import Harness, Record, audit_time, sim_task
 
 POLICIES = ("exclude-self", "alive-scoped", "podherd")
 FULL = {"replicas": "3,5", "rate": 20.0, "duration": 60.0, "drain": 10.0, "race_pods": 200}

@@ -50,19 +50,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/throughput.py`: make 
 from sqlalchemy import select
 
 from benchmarks.cluster_bench import Conn, fmt_table, percentile
-from benchmarks.harness import (
-    Harness,
-    configuration,
-    cpu_seconds,
-    free_port,
-    header,
-    peak_rss_mb,
-    publish,
-    pyplot,
-    results_doc,
-    save_figure,
-    sim_task,
-)
+from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
 from podherd.db.models import TaskAttempt
 from podherd.db.tx import read_tx
 from podherd.kube.client import KubeClient
@@ -70,6 +58,7 @@ from podherd.labels import PODHERD_SCHEME
 from podherd.localcluster.server import ClusterConfig, LocalCluster
 from podherd.localcluster.store import Event
 from podherd.podspec import PodRequest, build_pod
+from tests.ha.harness import Harness, cpu_seconds, free_port, peak_rss_mb, sim_task
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 TERMINAL = ("Succeeded", "Failed")

@@ -109,9 +109,6 @@ class Metrics:
         )
         self._server: ThreadingHTTPServer | None = None
 
-    def inc(self, name: str) -> None:
-        """Counters are read from stats at scrape time; kept for components that report events."""
-
     def render(self) -> bytes:
         return generate_latest(self.registry)
 

@@ -22,18 +22,26 @@ from podherd.db.reports import (
     task_summary,
 )
 from podherd.db.results import (
+    LOST,
+    RELAUNCH,
+    SETTLED,
     UNCHANGED,
+    decide_missing_pod,
     get_attempt,
     record_attempt_launched,
     record_attempt_state,
     record_result,
+    release_attempt,
 )
 from podherd.db.rows import AttemptRow, ClaimedTask, JobRow, TaskRow
 from podherd.db.tasks import PodNameFn, claim_queued_tasks, insert_tasks, running_attempts, take_over_tasks
 from podherd.db.tx import db_now
 
 __all__ = [
+    "LOST",
+    "RELAUNCH",
     "SCHEDULER_JOB",
+    "SETTLED",
     "UNCHANGED",
     "AttemptRow",
     "ClaimedTask",
@@ -47,6 +55,7 @@ __all__ = [
     "count_tasks_by_state",
     "db_now",
     "dead_job_ids_with_work",
+    "decide_missing_pod",
     "end_job",
     "get_attempt",
     "heartbeat",
@@ -58,6 +67,7 @@ __all__ = [
     "record_attempt_state",
     "record_result",
     "register_job",
+    "release_attempt",
     "running_attempts",
     "take_over_tasks",
     "task_namespaces",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, case, select, update
+from sqlalchemy import Engine, case, delete, select, update
 
 from podherd.db.models import (
     ATTEMPT_LAUNCHING,
@@ -145,3 +145,71 @@ def attempt_row(row: Any) -> AttemptRow:
         started_at=row.started_at,
         ended_at=row.ended_at,
     )
+
+
+RELAUNCH = "relaunch"  # the try was never launched and is ours: create its pod now
+LOST = "lost"  # the try was launched but its pod is gone: record it lost
+SETTLED = "settled"  # someone else recorded it, or the task moved on: do nothing
+
+
+def decide_missing_pod(engine: Engine, task_id: int, try_number: int, owner_id: int) -> str:
+    """What a new owner may do about an attempt whose pod it could not find (404 on its claim).
+
+    Read at this moment, under the task row's lock, never from the snapshot the takeover
+    returned: between the takeover and the 404 another survivor may have claimed the pod,
+    recorded its result and deleted it. Relaunching then would run the try twice.
+
+    ``relaunch`` only when the task is still running, ours, at this try, and its attempt is
+    still ``launching`` with no pod uid: then the try was never launched. The transition stamps
+    the attempt's start (its timeout counts from the relaunch).
+    """
+    with write_tx(engine) as conn:
+        task = conn.execute(
+            select(Task.state, Task.try_number, Task.owner_id).where(Task.id == task_id).with_for_update()
+        ).one_or_none()
+        if task is None or task.state != TASK_RUNNING or task.try_number != try_number or task.owner_id != owner_id:
+            return SETTLED
+        relaunch = conn.execute(
+            update(TaskAttempt)
+            .where(
+                _attempt(task_id, try_number),
+                TaskAttempt.state == ATTEMPT_LAUNCHING,
+                TaskAttempt.pod_uid.is_(None),
+            )
+            .values(owner_id=owner_id, started_at=utcnow())
+        )
+        if relaunch.rowcount == 1:
+            return RELAUNCH
+        state = conn.execute(select(TaskAttempt.state).where(_attempt(task_id, try_number))).scalar_one_or_none()
+        return SETTLED if state is None or state in ATTEMPT_TERMINAL else LOST
+
+
+def release_attempt(engine: Engine, task_id: int, try_number: int, owner_id: int) -> bool:
+    """Hand a try back without counting it: the task is queued again at the previous try number.
+
+    For attempts whose pod was never created (the API refused us before creating anything,
+    or the replica stops before creating it). Conditional on the task still being ours, at
+    this try, with a live attempt; the attempt row is removed so the same try can be claimed
+    again (same deterministic pod name). Returns False if the task moved on meanwhile.
+    """
+    with write_tx(engine) as conn:
+        task = conn.execute(select(Task.id).where(Task.id == task_id).with_for_update()).one_or_none()
+        if task is None:
+            return False
+        now = utcnow()
+        moved = conn.execute(
+            update(Task)
+            .where(
+                Task.id == task_id,
+                Task.state == TASK_RUNNING,
+                Task.owner_id == owner_id,
+                Task.try_number == try_number,
+            )
+            .values(state=TASK_QUEUED, owner_id=None, try_number=try_number - 1, queued_at=now, updated_at=now)
+        )
+        if moved.rowcount != 1:
+            return False
+        conn.execute(
+            delete(TaskAttempt).where(_attempt(task_id, try_number), TaskAttempt.state.not_in(ATTEMPT_TERMINAL))
+        )
+        return True

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from podherd.executor.executor import KubernetesExecutor
 from podherd.executor.retention import RetentionSweep
 from podherd.ha.liveness import Liveness
 from podherd.ha.planner import PODHERD, TERMINAL_PHASES, claim_patch, plan_claims, sweep_selector
+from podherd.kube.classify import unusable
 from podherd.kube.client import KubeClient
 from podherd.labels import LabelScheme
 
@@ -41,10 +43,13 @@ log = logging.getLogger("podherd.sweeper")
 class SweepStats:
     sweeps: int = 0
     skipped: int = 0  # alive set unknown
+    skipped_api: int = 0  # the Kubernetes API is unusable for us
     claims_won: int = 0
     claims_lost: int = 0
     tasks_taken_over: int = 0
     pods_lost: int = 0
+    relaunched: int = 0  # taken-over tries that were never launched, created now
+    settled: int = 0  # taken-over tries another survivor had already finished
     deaths_seen: int = 0
     last_takeover_seconds: float = 0.0
     leases_deleted: int = 0
@@ -63,8 +68,7 @@ class Sweeper:
         check_period: float,
         sweep_interval: float,
         retention: float,
-        namespaces: Any,
-        metrics: Any = None,
+        namespaces: Callable[[], list[str]],
     ) -> None:
         self.kube = kube
         self.engine = engine
@@ -77,12 +81,13 @@ class Sweeper:
         self.check_period = check_period
         self.sweep_interval = sweep_interval
         self.namespaces = namespaces
-        self.metrics = metrics
         self.stats = SweepStats()
         self.alive: set[int] | None = None
         self._last_check = 0.0
         self._last_sweep = 0.0
         self._first = True
+        self._owed = False  # a sweep was due while the API was unusable
+        self._pending: dict[tuple[str, str], tuple[ClaimedTask, str]] = {}  # adoptions to retry
         self.retention = RetentionSweep(
             kube,
             executor.cleaner,
@@ -103,28 +108,31 @@ class Sweeper:
         now = time.monotonic()
         if now - self._last_check < self.check_period and not self._first:
             return 0
+        retried = self.retry_adoptions()
         self._last_check = now
         alive = self.liveness.alive_siblings()
         if alive is None:
             self.stats.skipped += 1
-            self._count("sweeps_skipped")
-            return 0
+            return retried
         newly_dead = (self.alive or set()) - alive
         self.alive = alive
         if newly_dead:
             self.stats.deaths_seen += len(newly_dead)
             log.warning("replica %s: siblings %s are no longer alive", self.me, sorted(newly_dead))
         due = now - self._last_sweep >= self.sweep_interval
-        if self._first or due or (newly_dead and self.policy == PODHERD):
-            self._first = False
+        if self._first or due or self._owed or (newly_dead and self.policy == PODHERD):
+            if not self.kube.health.ready:  # a survivor the API accepts may take it; else we do, later
+                self._owed = True
+                self.stats.skipped_api += 1
+                return retried
+            self._first = self._owed = False
             self._last_sweep = now
-            return self.sweep(alive)
-        return 0
+            return retried + self.sweep(alive)
+        return retried
 
     def sweep(self, alive: set[int]) -> int:
         started = time.monotonic()
         self.stats.sweeps += 1
-        self._count("sweeps_run")
         work = self.take_over(alive)
         work += self.sweep_completed(alive)
         work += self.retention.run()
@@ -149,48 +157,78 @@ class Sweeper:
                 log.warning("takeover of replica %s failed (%s)", owner, type(e).__name__)
                 continue
             for task in tasks:
-                self._adopt_task(task, str(owner))
+                if not self._adopt_task(task, str(owner)):
+                    self._pending[(task.namespace, task.pod_name)] = (task, str(owner))
             n += len(tasks)
             self.stats.tasks_taken_over += len(tasks)
             if tasks:
                 log.warning("replica %s took over %d tasks of dead replica %s", self.me, len(tasks), owner)
         return n
 
-    def _adopt_task(self, task: ClaimedTask, dead: str) -> None:
+    def _adopt_task(self, task: ClaimedTask, dead: str) -> bool:
         """Claim the task's pod (CAS) and follow it; create it if it never existed; count it lost if gone.
 
         The claim comes first whatever the attempt row says: a replica killed between its create
         call and recording the pod's uid leaves a live pod behind an attempt still marked launching.
+        On a 404 the snapshot `take_over_tasks` returned is not trusted: the database decides, at
+        that moment and under the task's lock, whether this try was never launched and is ours
+        (another survivor may have claimed the pod, recorded it and deleted it meanwhile).
+
+        Returns False when the API did not answer usefully: the adoption is retried next tick.
         """
         try:
             pod = self.kube.json_patch_pod(task.namespace, task.pod_name, claim_patch(self.scheme, dead, self.me))
         except ApiException as e:
             if e.status == 404:
-                if task.attempt_state == "launching":
-                    self.executor.launch([_relaunch(task)])  # never created: create it now (409 = it exists)
-                else:
-                    self.stats.pods_lost += 1
-                    self.executor.record_lost(task)
-                return
+                self._missing_pod(task)
+                return True
             if e.status in (409, 422):  # the owner is not the dead replica any more
                 self.stats.claims_lost += 1
-                self._count("claims_lost")
-                self._follow_if_ours(task)
-                return
-            log.warning("claiming pod %s failed (%s); the next sweep retries", task.pod_name, e.status)
-            return
-        self._count("claims_won")
+                return self._follow_if_ours(task)
+            log.info("claiming pod %s failed (%s); retrying next tick", task.pod_name, e.status)
+            return False
+        except Exception as e:
+            log.info("claiming pod %s failed (%s); retrying next tick", task.pod_name, type(e).__name__)
+            return False
         self.stats.claims_won += 1
         self.executor.launch([task], pods={task.pod_name: pod})
+        return True
 
-    def _follow_if_ours(self, task: ClaimedTask) -> None:
+    def _missing_pod(self, task: ClaimedTask) -> None:
+        decision = queries.decide_missing_pod(self.engine, task.task_id, task.try_number, self.self_id)
+        if decision == queries.RELAUNCH:
+            self.stats.relaunched += 1
+            self.executor.launch([_relaunch(task)])  # never created: create it now (409 = it exists)
+        elif decision == queries.LOST:
+            self.stats.pods_lost += 1
+            self.executor.record_lost(task)
+        else:
+            self.stats.settled += 1  # recorded by whoever claimed the pod first: nothing to do
+
+    def retry_adoptions(self) -> int:
+        """Adoptions whose claim call failed (API trouble) are retried until they resolve."""
+        if not self._pending:
+            return 0
+        pending, self._pending = self._pending, {}
+        for key, (task, dead) in pending.items():
+            if not self._adopt_task(task, dead):
+                self._pending[key] = (task, dead)
+        return len(pending) - len(self._pending)
+
+    def _follow_if_ours(self, task: ClaimedTask) -> bool:
         """After a lost claim: if the pod is already ours (an earlier sweep), follow it; else it is theirs."""
         try:
             pod = self.kube.get_pod(task.namespace, task.pod_name)
-        except ApiException:
-            return
+        except ApiException as e:
+            if e.status == 404:
+                self._missing_pod(task)
+                return True
+            return False
+        except Exception:
+            return False
         if (pod["metadata"].get("labels") or {}).get(self.scheme.owner_key) == self.me:
             self.executor.launch([task], pods={task.pod_name: pod})
+        return True
 
     def delete_stale_leases(self) -> int:
         """Delete Leases of replicas gone for a long time (a kill -9 never deletes its own)."""
@@ -216,8 +254,9 @@ class Sweeper:
             for phase in TERMINAL_PHASES:
                 try:
                     pods, _rv = self.kube.list_pods(ns, selector, f"status.phase={phase}", metadata_only=True)
-                except Exception as e:
-                    log.info("completed-pod sweep of %s skipped (%s)", ns, type(e).__name__)
+                except Exception as e:  # refusals are logged once by the API's health
+                    level = logging.DEBUG if unusable(e) else logging.INFO
+                    log.log(level, "completed-pod sweep of %s skipped (%s)", ns, type(e).__name__)
                     continue
                 for claim in plan_claims(pods, self.policy, self.me, {str(a) for a in alive}, self.scheme):
                     n += self._claim_completed(claim, ns)
@@ -232,18 +271,12 @@ class Sweeper:
         except ApiException as e:
             if e.status in (404, 409, 422):
                 self.stats.claims_lost += 1  # another survivor won: drop it, no retry
-                self._count("claims_lost")
                 return 0
             log.info("claim of %s failed (%s)", claim.name, e.status)
             return 0
         self.stats.claims_won += 1
-        self._count("claims_won")
         self.executor.finish_foreign(pod, namespace)
         return 1
-
-    def _count(self, name: str) -> None:
-        if self.metrics is not None:
-            self.metrics.inc(name)
 
 
 def _relaunch(task: ClaimedTask) -> ClaimedTask:
