@@ -27,6 +27,7 @@ from podherd.executor.retention import RetentionSweep
 from podherd.ha.liveness import Liveness, ReplicaLease
 from podherd.ha.sweeper import Sweeper
 from podherd.kube.client import KubeClient
+from podherd.kube.recovery import Recovery
 from podherd.labels import get_scheme
 from podherd.metrics import Metrics
 from podherd.podspec import pod_name
@@ -61,7 +62,7 @@ class Heartbeat(threading.Thread):
     def beat(self) -> None:
         r = self.replica
         try:
-            queries.heartbeat(r.engine, r.job_id)
+            queries.heartbeat(r.engine, r.job_id, readiness=r.not_ready_reason())
             r.stats.heartbeats += 1
             r.last_heartbeat_ok = time.monotonic()
         except queries.JobEndedError:
@@ -73,8 +74,8 @@ class Heartbeat(threading.Thread):
         for hook in self.hooks:
             try:
                 hook()
-            except Exception:
-                log.exception("heartbeat hook failed")
+            except Exception as e:  # e.g. a Lease renewal while the API is down: health logs that once
+                log.debug("heartbeat hook failed: %s", type(e).__name__)
 
 
 class Replica:
@@ -107,6 +108,8 @@ class Replica:
         self.metrics: Metrics | None = None
         self.last_heartbeat_ok = time.monotonic()
         self.last_loop_at = time.monotonic()
+        self.recovery = Recovery(kube, config.kubernetes_executor.namespace)
+        self._last_error = ""
 
     @property
     def user_agent(self) -> str:
@@ -115,6 +118,7 @@ class Replica:
     def start(self) -> None:
         self.job_id = queries.register_job(self.engine, queries.SCHEDULER_JOB, self.hostname, os.getpid())
         self.kube.set_user_agent(self.user_agent)
+        self.kube.health.name = f"replica {self.job_id}"
         self.executor = KubernetesExecutor(
             self.kube, self.engine, self.config, self.job_id, self.scheme, self.template, wake=self.wake
         )
@@ -132,6 +136,7 @@ class Replica:
         self.heartbeat = Heartbeat(self, self.config.scheduler.scheduler_heartbeat_sec)
         self._start_ha()
         self.heartbeat.start()
+        self.recovery.start()
         self.executor.start()
         log.info("replica %s started on %s (pid %s)", self.job_id, self.hostname, os.getpid())
 
@@ -182,9 +187,17 @@ class Replica:
             return ok, f"heartbeat thread {'alive' if beating else 'dead'}, loop {'ok' if looping else 'stuck'}\n"
         db_ok = now - self.last_heartbeat_ok < 3 * period + 1
         synced = self.executor is not None and all(w.synced.is_set() for w in self.executor.watchers.values())
-        return db_ok and synced and not self.stopping, (
-            f"database {'ok' if db_ok else 'unreachable'}, watches {'synced' if synced else 'not synced'}\n"
+        api = self.kube.health.reason
+        return db_ok and synced and not api and not self.stopping, (
+            f"database {'ok' if db_ok else 'unreachable'}, watches {'synced' if synced else 'not synced'}, "
+            f"api {'ok' if not api else 'unusable: ' + api}\n"
         )
+
+    def not_ready_reason(self) -> str:
+        """Why this replica claims nothing now ("" when it may claim); shown by `podherd status`."""
+        if self.stopping:
+            return "stopping"
+        return self.kube.health.reason
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -200,7 +213,7 @@ class Replica:
         assert ex is not None
         started = time.monotonic()
         work = 0
-        if not self.stopping:
+        if not self.stopping and self.kube.health.ready:  # never claim what the API would refuse
             free = ex.free_slots(self.config.core.parallelism)
             if free:
                 claimed = queries.claim_queued_tasks(self.engine, self.job_id, free, pod_name, self.only_ids)
@@ -227,8 +240,9 @@ class Replica:
         while not self.stopping:
             try:
                 work = self.step()
-            except Exception:  # a failed loop (e.g. the DB is down) must not end the replica
-                log.exception("replica %s: loop failed; retrying", self.job_id)
+                self._last_error = ""
+            except Exception as e:  # a failed loop (e.g. the DB is down) must not end the replica
+                self._loop_failed(e)
                 work = 0
                 time.sleep(min(1.0, idle * 5 or 1.0))
             if until is not None and until():
@@ -237,11 +251,27 @@ class Replica:
                 self.wake.wait(idle)
                 self.wake.clear()
 
+    def _loop_failed(self, e: Exception) -> None:
+        """Log a failing loop once per distinct error, not once per loop; a traceback only for bugs."""
+        from sqlalchemy.exc import DBAPIError
+
+        key = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+        if key == self._last_error:
+            return
+        self._last_error = key
+        if isinstance(e, DBAPIError):
+            log.warning("replica %s: loop failed, database unavailable (%s); retrying", self.job_id, key)
+        elif self.kube.health.reason:
+            log.warning("replica %s: loop failed while the API is unusable (%s); retrying", self.job_id, key)
+        else:
+            log.exception("replica %s: loop failed; retrying", self.job_id)
+
     def shutdown(self, end_state: str = "success") -> None:
         """Stop claiming, leave running pods for adoption, mark the job row ended."""
         self._stop.set()
         if self.heartbeat is not None:
             self.heartbeat.stopping.set()
+        self.recovery.stop()
         if self.executor is not None:
             self.executor.stop()
         if self.lease is not None:

@@ -46,6 +46,8 @@ def scheduler(
     if not isinstance(level, int):
         raise typer.BadParameter("expected debug, info, warning or error", param_hint="--log-level")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # urllib3 logs every connection retry; podherd reports the API's state once per change instead.
+    logging.getLogger("urllib3.connectionpool").setLevel(max(level, logging.ERROR))
     cfg = config_from(config)
     engine = open_engine(db, cfg)
     kube = kube_client(kubeconfig, context, cfg)

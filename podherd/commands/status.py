@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from kubernetes.client.exceptions import ApiException
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from urllib3.exceptions import HTTPError
 
@@ -188,6 +189,8 @@ def _replica(job: JobRow, now: datetime, threshold_seconds: float) -> dict[str, 
         "pid": job.pid,
         "state": job.state,
         "alive": job.state == "running" and age < threshold_seconds,
+        "ready": job.readiness == "" if job.state == "running" else False,
+        "not_ready_reason": job.readiness or None,
         "latest_heartbeat": iso(job.latest_heartbeat),
         "heartbeat_age_seconds": round(age, 3),
     }
@@ -239,7 +242,7 @@ def render(doc: dict[str, Any], total_tasks: int, cfg: Config, console: Console,
     ended = [r for r in replicas if r["state"] != "running"]
     shown += ended[:ENDED_REPLICAS_SHOWN]
     table = Table(title=f"Replicas (alive: running and a heartbeat within {threshold:g}s)", title_justify="left")
-    for col in ("id", "host", "pid", "state", "alive", "last heartbeat"):
+    for col in ("id", "host", "pid", "state", "alive", "ready", "last heartbeat"):
         table.add_column(col)
     for r in sorted(shown, key=lambda r: -r["id"]):
         alive = "[green]alive[/green]" if r["alive"] else "[red]dead[/red]"
@@ -249,6 +252,7 @@ def render(doc: dict[str, Any], total_tasks: int, cfg: Config, console: Console,
             str(r["pid"] or ""),
             r["state"],
             alive,
+            _readiness(r),
             f"{_age(r['heartbeat_age_seconds'])} ago",
         )
     if replicas:
@@ -328,3 +332,13 @@ def _kube_error(e: BaseException) -> str:
 def _first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[0] if lines else type(e).__name__
+
+
+def _readiness(replica: dict[str, Any]) -> str:
+    """`yes`, or `no: <why>` (the replica claims nothing until the cause goes away)."""
+    if not replica["alive"]:
+        return ""
+    if replica["ready"]:
+        return "[green]yes[/green]"
+    reason = replica["not_ready_reason"]
+    return f"[yellow]no[/yellow]: {escape(reason)}" if reason else "[dim]unknown[/dim]"

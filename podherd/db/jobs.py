@@ -37,14 +37,22 @@ def register_job(engine: Engine, job_type: str, hostname: str, pid: int | None) 
         return int(conn.execute(stmt.returning(Job.id)).scalar_one())
 
 
-def heartbeat(engine: Engine, job_id: int, now: datetime | None = None) -> None:
-    """Stamp ``latest_heartbeat``; raises :class:`JobEndedError` if the job was ended.
+def heartbeat(engine: Engine, job_id: int, now: datetime | None = None, readiness: str | None = None) -> None:
+    """Stamp ``latest_heartbeat`` (and the replica's readiness, when given); raises
+    :class:`JobEndedError` if the job was ended.
 
     Never revives an ended job: once someone marked it ended (or it vanished), its
     work may already be taken over, and the process must not keep acting on it.
     """
+    values: dict[str, object] = {}
+    if readiness is not None:
+        values["readiness"] = readiness[:500]
     with write_tx(engine) as conn:
-        stmt = update(Job).where(Job.id == job_id, Job.state == JOB_RUNNING).values(latest_heartbeat=now_sql(conn, now))
+        stmt = (
+            update(Job)
+            .where(Job.id == job_id, Job.state == JOB_RUNNING)
+            .values(latest_heartbeat=now_sql(conn, now), **values)
+        )
         if conn.execute(stmt).rowcount != 1:
             raise JobEndedError(f"job {job_id} is no longer running")
 
@@ -118,6 +126,7 @@ def list_jobs(engine: Engine, job_type: str | None = None) -> list[JobRow]:
                 start_date=row.start_date,
                 end_date=row.end_date,
                 latest_heartbeat=row.latest_heartbeat,
+                readiness=row.readiness,
             )
             for row in conn.execute(stmt)
         ]

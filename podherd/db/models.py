@@ -83,6 +83,7 @@ class Job(Base):
     start_date: Mapped[datetime]
     end_date: Mapped[datetime | None]
     latest_heartbeat: Mapped[datetime]
+    readiness: Mapped[str | None] = mapped_column(String(500))  # "" ready; else why it claims nothing
 
 
 class Task(Base):

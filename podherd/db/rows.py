@@ -81,3 +81,4 @@ class JobRow:
     start_date: datetime
     end_date: datetime | None
     latest_heartbeat: datetime
+    readiness: str | None = None  # "" ready, else why it claims nothing; None: never reported

@@ -29,6 +29,8 @@ class Attempt:
     create_errors: int = 0
     next_create_at: float = 0.0
     creating: bool = False  # a create call is in flight
+    maybe_created: bool = False  # a create got an ambiguous answer: the pod may exist
+    refusals: int = 0  # creates the API refused outright (not counted against the try)
     last_pod: dict[str, Any] | None = field(default=None, repr=False)
 
     @property

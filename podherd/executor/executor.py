@@ -34,7 +34,7 @@ from podherd.executor.attempts import (
 )
 from podherd.executor.cleanup import Cleaner, CleanupJob
 from podherd.executor.watcher import PodEvent, PodWatcher
-from podherd.kube.classify import ALREADY_EXISTS, ErrorClass, backoff_delay, classify_exception
+from podherd.kube.classify import ALREADY_EXISTS, ErrorClass, Unusable, backoff_delay, classify_exception, unusable
 from podherd.kube.client import KubeClient
 from podherd.labels import LabelScheme, owner_selector
 from podherd.podstatus import LOST, Outcome, deleted_outcome, pod_outcome, timeout_outcome
@@ -52,7 +52,8 @@ class ExecutorStats:
     failed: int = 0
     timeouts: int = 0
     lost: int = 0
-    released: int = 0
+    released: int = 0  # attempts another replica took (claimed, or labelled done)
+    handed_back: int = 0  # tries given back uncounted (the API refused us before creating the pod)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class _Created:
     key: tuple[str, str]
     pod: dict[str, Any] | None
     error: ErrorClass | None
+    refused: Unusable | None = None  # the API refused us outright: no pod can exist
 
 
 class KubernetesExecutor:
@@ -174,7 +176,7 @@ class KubernetesExecutor:
             pod = self.kube.create_pod(task.namespace, pod_body(task, self.scheme, self.template))
             self._created.put(_Created(key, pod, None))
         except Exception as e:
-            self._created.put(_Created(key, None, classify_exception(e)))
+            self._created.put(_Created(key, None, classify_exception(e), unusable(e)))
         self.wake.set()
 
     def _on_created(self, done: _Created) -> None:
@@ -187,9 +189,18 @@ class KubernetesExecutor:
             return
         err = done.error
         assert err is not None
+        if done.refused is not None:
+            if not att.maybe_created:
+                self._hand_back(att, str(done.refused))
+            else:  # an earlier answer was ambiguous: keep the try, wait for the API, never burn it
+                att.refusals += 1
+                att.next_create_at = self.clock() + backoff_delay(att.refusals, base=1.0, cap=30.0)
+            return
         if err.kind == ALREADY_EXISTS:
             self._adopt_existing(att)
             return
+        if err.transient:
+            att.maybe_created = True  # a 5xx or a timeout may come after the server created it
         if err.transient and att.create_errors < self.cfg.task_publish_max_retries:
             att.create_errors += 1
             self.stats.create_retries += 1
@@ -199,6 +210,19 @@ class KubernetesExecutor:
         self.stats.create_failures += 1
         reason = f"pod create failed: {err.reason}" if err.reason else "pod create failed"
         self._record(att, Outcome("failed", reason=reason, message=err.message))
+
+    def _hand_back(self, att: Attempt, why: str) -> None:
+        """Give the try back uncounted: the task is queued again and this replica forgets it.
+
+        Only for attempts whose pod surely does not exist (the API refused the create before
+        doing anything, and no earlier create of this try got an ambiguous answer), so the
+        next claim may create the same pod name afresh.
+        """
+        released = queries.release_attempt(self.engine, att.task.task_id, att.task.try_number, self.owner_id)
+        self.attempts.pop(att.key, None)
+        if released:
+            self.stats.handed_back += 1
+            log.info("%s try %d handed back uncounted (%s)", att.task.name, att.task.try_number, why)
 
     def _adopt_existing(self, att: Attempt) -> None:
         """409 AlreadyExists means 'already launched' (deterministic names): never a second run."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from podherd.executor.attempts import DELETE, DONE_AT_ANNOTATION
 from podherd.executor.cleanup import Cleaner, CleanupJob
+from podherd.kube.classify import unusable
 from podherd.kube.client import KubeClient
 from podherd.labels import LabelScheme
 from podherd.timefmt import parse
@@ -84,8 +85,13 @@ class RetentionSweep:
         for ns in self.namespaces():
             try:
                 pods, _rv = self.kube.list_pods(ns, selector, metadata_only=True)
-            except Exception as e:
-                log.info("retention sweep of %s skipped (%s)", ns, type(e).__name__)
+            except Exception as e:  # refusals are logged once by the API's health
+                log.log(
+                    logging.DEBUG if unusable(e) else logging.INFO,
+                    "retention sweep of %s skipped (%s)",
+                    ns,
+                    type(e).__name__,
+                )
                 continue
             for pod in pods:
                 if expired(pod, self.retention, wall):

@@ -24,6 +24,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from podherd.kube.classify import unusable
 from podherd.kube.client import KubeClient
 
 log = logging.getLogger("podherd.watcher")
@@ -113,11 +114,15 @@ class PodWatcher(threading.Thread):
                     self.stats.expired += 1
                     need_list = True
                     continue
-                log.warning("watch of %s failed (%s %s); retrying", self.namespace, e.status, e.reason)
+                level = logging.DEBUG if unusable(e) else logging.WARNING  # the API's health logs refusals once
+                log.log(level, "watch of %s failed (%s %s); retrying", self.namespace, e.status, e.reason)
                 backoff = self._pause(backoff)
             except Exception as e:  # connection drops, timeouts, protocol errors: resume, never die
                 self.stats.errors += 1
-                log.info("watch of %s interrupted (%s); resuming from %s", self.namespace, type(e).__name__, self.rv)
+                level = logging.DEBUG if unusable(e) else logging.INFO
+                log.log(
+                    level, "watch of %s interrupted (%s); resuming from %s", self.namespace, type(e).__name__, self.rv
+                )
                 backoff = self._pause(backoff)
 
     def _pause(self, backoff: float) -> float:

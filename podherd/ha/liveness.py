@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from podherd.db import queries
 from podherd.kube.client import KubeClient
+from podherd.kube.health import UNUSABLE
 from podherd.timefmt import micro
 
 log = logging.getLogger("podherd.liveness")
@@ -124,6 +125,7 @@ class Liveness:
         self.clock = clock
         self.stats = LivenessStats()
         self._observed: dict[str, tuple[str, float, float]] = {}  # lease -> (rv, seen at, duration)
+        self._down: dict[str, bool] = {"database": False, "leases": False}  # logged once per change
 
     def alive_siblings(self) -> set[int] | None:
         db = self._from_db() if self.mode in ("db", "both") else None
@@ -147,20 +149,39 @@ class Liveness:
 
     def _from_db(self) -> set[int] | None:
         try:
-            return queries.alive_sibling_ids(self.engine, self.self_id, queries.SCHEDULER_JOB, self.threshold)
+            alive = queries.alive_sibling_ids(self.engine, self.self_id, queries.SCHEDULER_JOB, self.threshold)
         except Exception as e:  # the DB blinked: this source cannot answer now
             self.stats.db_failures += 1
-            log.warning("liveness: database unavailable (%s)", type(e).__name__)
+            self._source("database", e)
             return None
+        self._source("database", None)
+        return alive
+
+    def _source(self, name: str, error: Exception | None) -> None:
+        """Log a source going away or coming back once, not at every check."""
+        down = error is not None
+        if self._down[name] == down:
+            return
+        self._down[name] = down
+        if error is not None:
+            log.warning(
+                "liveness: %s unavailable (%s); using the other source or skipping sweeps", name, type(error).__name__
+            )
+        else:
+            log.info("liveness: %s available again", name)
 
     def _from_leases(self) -> set[int] | None:
         assert self.kube is not None
+        if self.kube.health.snapshot().state == UNUSABLE:  # no request per check while refused
+            self.stats.lease_failures += 1
+            return None
         try:
             leases = self.kube.list_leases(self.lease_namespace, f"{LEASE_LABEL}=true")
         except Exception as e:
             self.stats.lease_failures += 1
-            log.warning("liveness: leases unavailable (%s)", type(e).__name__)
+            self._source("leases", e)
             return None
+        self._source("leases", None)
         now = self.clock()
         alive: set[int] = set()
         seen: set[str] = set()

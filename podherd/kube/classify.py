@@ -14,6 +14,7 @@ import http.client
 import json
 import math
 import random
+import ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ __all__ = [
     "ALREADY_EXISTS",
     "PERMANENT",
     "TRANSIENT",
+    "UNUSABLE_KINDS",
     "ErrorClass",
     "backoff_delay",
     "classify_api_error",
     "classify_exception",
     "parse_retry_after",
+    "unusable",
 ]
 
 TRANSIENT = "transient"
@@ -267,3 +270,64 @@ def backoff_delay(attempt: int, base: float = 0.5, cap: float = 30.0, rng: rando
     ceiling = min(max(cap, 0.0), max(base, 0.0) * float(2**exponent))
     draw = rng.random() if rng is not None else random.random()
     return draw * ceiling
+
+
+# Why the API cannot be used at all, as opposed to one request failing (DESIGN §4.10).
+CONNECT = "connect"  # nothing listens, or the connection could not be set up in time
+TLS = "tls"  # the server's certificate is not trusted (a new CA?), or the handshake failed
+UNAUTHORIZED = "unauthorized"  # 401: our credentials are wrong or expired
+FORBIDDEN = "forbidden"  # 403 from RBAC (not a quota): we may not do this
+UNUSABLE_KINDS = (CONNECT, TLS, UNAUTHORIZED, FORBIDDEN)
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """The API refused us before doing anything: no request of this kind can have had an effect."""
+
+    kind: str  # one of UNUSABLE_KINDS
+    message: str  # one line, no secrets (never the token, never a traceback)
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+def unusable(exc: BaseException) -> Unusable | None:
+    """Is this error a sign that the API is unusable for us, and did the request surely do nothing?
+
+    Connection refused, connect timeouts and TLS failures happen before a request is sent;
+    401 and RBAC 403 are answered before the request is admitted. Everything else (5xx, 429,
+    read timeouts, resets mid-request) may have reached the server: those are transient, not
+    this. A quota 403 is transient too. Pure and total.
+    """
+    if isinstance(exc, ApiException):
+        status = exc.status if isinstance(exc.status, int) and not isinstance(exc.status, bool) else None
+        if status == 401:
+            return Unusable(UNAUTHORIZED, "401 Unauthorized: the API server rejected our credentials")
+        if status == 403:
+            cls = classify_exception(exc)
+            if cls.transient:  # exceeded quota: the request was understood and may succeed later
+                return None
+            return Unusable(FORBIDDEN, f"403 Forbidden: {_one_line(cls.message)}")
+        if status in (None, 0) and _is_tls(str(exc.reason or "")):
+            return Unusable(TLS, _one_line(str(exc.reason)))
+        return None
+    reason = getattr(exc, "reason", None)  # urllib3's MaxRetryError wraps the real cause
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(reason, BaseException):
+        exc = reason
+    if isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) or _is_tls(str(exc)):
+        return Unusable(TLS, _one_line(str(exc)))
+    if isinstance(exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)):
+        return Unusable(CONNECT, _one_line(str(exc)))
+    if isinstance(exc, (ConnectionRefusedError, urllib3.exceptions.NameResolutionError)):
+        return Unusable(CONNECT, _one_line(str(exc)))
+    return None
+
+
+def _is_tls(text: str) -> bool:
+    lowered = text.lower()
+    return "certificate_verify_failed" in lowered or "sslerror" in lowered or "ssl:" in lowered
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -19,6 +19,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from podherd import __version__
+from podherd.kube.classify import unusable
+from podherd.kube.health import ApiHealth
 from podherd.kube.ratelimit import TokenBucket
 
 METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -75,7 +77,13 @@ class RequestCounter:
 
 
 class KubeClient:
-    """The Kubernetes calls podherd makes. Thread-safe; share one per replica."""
+    """The Kubernetes calls podherd makes. Thread-safe; share one per replica.
+
+    Every answer also feeds `health` (kube/health.py): the replica claims work only while the
+    API accepts it. `reload()` rebuilds the connection from where the configuration came from
+    (the kubeconfig, or the in-cluster token and CA files), so rotated tokens and a new CA are
+    picked up without a restart.
+    """
 
     def __init__(
         self,
@@ -84,21 +92,53 @@ class KubeClient:
         qps: float = 50.0,
         burst: int = 100,
         pool_size: int = 32,
+        settings: KubeSettings | None = None,
     ) -> None:
-        configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, pool_size)
-        self.api_client = client.ApiClient(configuration)
-        self.api_client.user_agent = user_agent or f"podherd/{__version__}"
-        self.core = client.CoreV1Api(self.api_client)
-        self.coordination = client.CoordinationV1Api(self.api_client)
+        self.pool_size = pool_size
+        self.settings = settings
+        self.user_agent = user_agent or f"podherd/{__version__}"
+        self._connect(configuration)
         self.limiter = TokenBucket(qps, burst)
         self.requests = RequestCounter()
+        self.health = ApiHealth()
+        self.reloads = 0
+
+    def _connect(self, configuration: client.Configuration) -> None:
+        configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize or 0, self.pool_size)
+        api_client = client.ApiClient(configuration)
+        api_client.user_agent = self.user_agent
+        # One assignment each: a request running on another thread keeps the client it started with.
+        self.core = client.CoreV1Api(api_client)
+        self.coordination = client.CoordinationV1Api(api_client)
+        self.api_client = api_client
 
     @classmethod
     def from_settings(cls, settings: KubeSettings, user_agent: str | None = None) -> KubeClient:
-        return cls(load_configuration(settings), user_agent, settings.qps, settings.burst)
+        return cls(load_configuration(settings), user_agent, settings.qps, settings.burst, settings=settings)
 
     def set_user_agent(self, user_agent: str) -> None:
+        self.user_agent = user_agent
         self.api_client.user_agent = user_agent
+
+    def reload(self) -> bool:
+        """Re-read the configuration source (kubeconfig or in-cluster files) and reconnect.
+
+        Returns False when there is nothing to re-read (built from a Configuration object) or the
+        source cannot be read now; the caller keeps the current connection and probes again later.
+        """
+        if self.settings is None:
+            return False
+        try:
+            configuration = load_configuration(self.settings)
+        except Exception:  # a half-written kubeconfig, a missing token file: try again next probe
+            return False
+        self._connect(configuration)
+        self.reloads += 1
+        return True
+
+    def probe(self, namespace: str) -> None:
+        """One cheap authenticated and authorised request (list one pod); its answer feeds `health`."""
+        self._json("list", "pods", self.core.list_namespaced_pod, namespace, limit=1)
 
     def close(self) -> None:
         self.api_client.close()
@@ -112,12 +152,22 @@ class KubeClient:
             resp = fn(*args, **kwargs)
         except ApiException as e:
             self.requests.add(verb, resource, e.status or 0)
+            self._judge(e)
             raise
-        except Exception:
+        except Exception as e:
             self.requests.add(verb, resource, 0)
+            self._judge(e)
             raise
         self.requests.add(verb, resource, resp.status)
+        self.health.succeeded()
         return resp
+
+    def _judge(self, e: BaseException) -> None:
+        why = unusable(e)
+        if why is not None:
+            self.health.refused(why)
+        elif isinstance(e, ApiException) and isinstance(e.status, int) and 400 <= e.status < 500 and e.status != 429:
+            self.health.succeeded()  # an answer such as 404 or 409 shows the API accepts us
 
     def _json(self, verb: str, resource: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         resp = self._call(verb, resource, fn, *args, **kwargs)

@@ -125,6 +125,15 @@ def forbidden(resource: str, name: str, err: str) -> ApiError:
     return ApiError(403, "Forbidden", f'{resource} "{name}" is forbidden: {err}', {"name": name, "kind": resource})
 
 
+def rbac_forbidden(
+    verb: str, resource: str, namespace: str, user: str = "system:serviceaccount:default:podherd"
+) -> ApiError:
+    """What the RBAC authorizer answers when no role grants the request (kube-apiserver's wording)."""
+    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    message = f'{resource} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group ""{where}'
+    return ApiError(403, "Forbidden", message, {"kind": resource})
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
 

@@ -29,6 +29,7 @@ class Faults:
     latency_ms: float = 0.0  # added to every API request
     drop_watches_every: float = 0.0  # seconds; 0 = off
     compact_every: float = 0.0  # seconds; 0 = off
+    forbid: list[str] = field(default_factory=list)  # "verb" or "verb/resource": answer 403 as RBAC would
     seed: int | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
@@ -72,13 +73,19 @@ class Faults:
         rate("throttle_rate", self.throttle_rate)
         if not self.error_codes or any(c not in (500, 502, 503, 504) for c in self.error_codes):
             raise errors.bad_request("error_codes must be a non-empty list of 500, 502, 503, 504")
+        if not isinstance(self.forbid, list) or any(
+            not isinstance(f, str) or f.split("/", 1)[0] not in VERBS for f in self.forbid
+        ):
+            raise errors.bad_request(f"forbid must be a list of 'verb' or 'verb/resource'; verbs: {', '.join(VERBS)}")
         for name in ("retry_after", "latency_ms", "drop_watches_every", "compact_every"):
             v = getattr(self, name)
             if not isinstance(v, int | float) or v < 0:
                 raise errors.bad_request(f"{name} must be a non-negative number, got {v!r}")
 
-    def injected_error(self, verb: str) -> ApiError | None:
-        """The error to answer instead of serving this request, if the dice say so."""
+    def injected_error(self, verb: str, resource: str = "", namespace: str = "") -> ApiError | None:
+        """The error to answer instead of serving this request, if the dice (or `forbid`) say so."""
+        if verb in self.forbid or f"{verb}/{resource}" in self.forbid:
+            return errors.rbac_forbidden(verb, resource, namespace)
         if self.throttle_rate and self._rng.random() < self.throttle_rate:
             return errors.too_many_requests(int(self.retry_after))
         rate = self.error_rate.get(verb, self.error_rate.get("*", 0.0))
@@ -108,6 +115,8 @@ class Faults:
                     rates[key.split(".", 1)[1]] = float(value)
                 elif key == "error_rate":
                     rates["*"] = float(value)
+                elif key == "forbid":
+                    data[key] = [x for x in value.split(",") if x]
                 elif key == "error_codes":
                     data[key] = [int(x) for x in value.split(",") if x]
                 elif key in ("seed", "retry_after"):

@@ -153,7 +153,7 @@ class LocalCluster:
             if info.is_resource:
                 if self.faults.latency_ms:
                     await asyncio.sleep(self.faults.latency_ms / 1000)
-                injected = self.faults.injected_error(info.verb)
+                injected = self.faults.injected_error(info.verb, info.resource, info.namespace)
                 if injected is not None:
                     raise injected
             resp = await handler(request)
