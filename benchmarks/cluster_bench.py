@@ -48,9 +48,9 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import urllib3
 
-from podherd.localcluster.listing import parse_options, run_list
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+from podherd.localcluster.registry.listing import parse_options, run_list
 
 NAMESPACE = "bench"
 SELECTED_OWNER = "7"

@@ -34,7 +34,7 @@ from podherd.db import open_database, queries
 from podherd.taskfile import parse_tasks
 
 if TYPE_CHECKING:
-    from podherd.localcluster.server import LocalCluster
+    from podherd.localcluster.apiserver.server import LocalCluster
 
 PODHERD = [sys.executable, "-m", "podherd.cli"]
 UA_REPLICA = re.compile(r"\(replica (\d+)\)")

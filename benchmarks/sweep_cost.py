@@ -49,9 +49,9 @@ from benchmarks.harness import configuration, header, peak_rss_mb, publish, pypl
 from podherd.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
 from podherd.kube.client import KubeClient
 from podherd.labels import PODHERD_SCHEME
-from podherd.localcluster import kubelet_status as ks
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+from podherd.localcluster.kubelet.status import build as ks
 from podherd.podspec import PodRequest, build_pod
 
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)

@@ -2,9 +2,9 @@
 
 Why a port rather than a regex: the local API server has to accept, reject and
 canonicalise exactly what a real kube-apiserver does (`pkg/labels/selector.go`,
-`pkg/fields/selector.go`). Label selectors live in `podherd.labelselector`, field
-selectors in `podherd.fieldselector`, and the shared error type and quoting in
-`podherd.selectorerrors`; import them from here.
+`pkg/fields/selector.go`). Label selectors live in `podherd.localcluster.selectors.label`, field
+selectors in `podherd.localcluster.selectors.field`, and the shared error type and quoting in
+`podherd.localcluster.selectors.errors`; import them from here.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from podherd.fieldselector import FieldSelector, FieldTerm, parse_field_selector
 from podherd.labels import LabelScheme
-from podherd.labelselector import LabelSelector, Requirement, parse_label_selector, requirement
-from podherd.selectorerrors import SelectorError, go_quote
+from podherd.localcluster.selectors.errors import SelectorError, go_quote
+from podherd.localcluster.selectors.field import FieldSelector, FieldTerm, parse_field_selector
+from podherd.localcluster.selectors.label import LabelSelector, Requirement, parse_label_selector, requirement
 
 log = logging.getLogger("podherd.selectors")
 

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from podherd.localcluster.api import Api
-from podherd.localcluster.deletion import DeleteOptions, Deleter
-from podherd.localcluster.kubelet import Kubelet
-from podherd.localcluster.logs import LogStore
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.store import Event, Store
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.core import Kubelet
+from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
+from podherd.localcluster.registry.store import Api
+from podherd.localcluster.storage.store import Event, Store
 
 PY = sys.executable
 NS = "default"
@@ -582,7 +582,7 @@ async def test_simulate_on_failure_restarts(c: Cluster) -> None:
 def test_state_dir_pid_files_and_orphans_of_a_crashed_kubelet_are_killed(tmp_path: Path) -> None:
     import subprocess
 
-    from podherd.localcluster.kubelet_process import _proc_start_time
+    from podherd.localcluster.kubelet.runtime.process import _proc_start_time
 
     pid_dir = tmp_path / "kubelet-pids"
     pid_dir.mkdir()

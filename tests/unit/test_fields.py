@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster.errors import ApiError
-from podherd.localcluster.fields import check_field_selector, selectable_fields
+from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.registry.fields import check_field_selector, selectable_fields
 from podherd.selectors import FieldSelector, FieldTerm, parse_field_selector
 
 POD: dict[str, Any] = {

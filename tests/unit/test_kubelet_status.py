@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import kubelet_status as ks
+from podherd.localcluster.kubelet.status import build as ks
 
 T0 = "2025-01-01T00:00:00Z"
 T1 = "2025-01-01T00:00:05Z"

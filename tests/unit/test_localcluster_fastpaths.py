@@ -13,18 +13,18 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import handlers as handlers_mod
-from podherd.localcluster import podvalidation
-from podherd.localcluster.api import Api
-from podherd.localcluster.defaults import default_pod, json_copy
-from podherd.localcluster.deletion import Deleter
-from podherd.localcluster.gctuning import GC_THRESHOLDS, GcTuning
-from podherd.localcluster.handlers import ResourceHandlers
-from podherd.localcluster.logs import LogStore
-from podherd.localcluster.podvalidation import validate_pod_update
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.store import Event, Store, transition
-from podherd.localcluster.tables import COLUMNS, table, to_partial_metadata
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.gctuning import GC_THRESHOLDS, GcTuning
+from podherd.localcluster.apiserver.handlers import dispatch as handlers_mod
+from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
+from podherd.localcluster.apiserver.tables import COLUMNS, table, to_partial_metadata
+from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.registry.deletion import Deleter
+from podherd.localcluster.registry.store import Api
+from podherd.localcluster.storage.store import Event, Store, transition
+from podherd.localcluster.validation import pods as podvalidation
+from podherd.localcluster.validation.defaults import default_pod, json_copy
+from podherd.localcluster.validation.pods import validate_pod_update
 
 
 def body() -> dict[str, Any]:
@@ -236,7 +236,7 @@ def test_cluster_tunes_gc_only_while_running_and_only_when_asked(enabled: bool) 
 
     script = (
         "import gc\n"
-        "from podherd.localcluster.server import ClusterConfig, LocalCluster, GC_THRESHOLDS\n"
+        "from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster, GC_THRESHOLDS\n"
         "before = gc.get_threshold()\n"
         f"with LocalCluster(ClusterConfig(mode='none', tls=False, gc_tuning={enabled})):\n"
         "    during = gc.get_threshold()\n"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import errors
-from podherd.localcluster.defaults import default_pod
-from podherd.localcluster.errors import Cause
-from podherd.localcluster.validation import (
+from podherd.localcluster.apimachinery import errors
+from podherd.localcluster.apimachinery.errors import Cause
+from podherd.localcluster.validation.defaults import default_pod
+from podherd.localcluster.validation.objects import (
     POD_UPDATE_FORBIDDEN,
     go_quote,
     is_dns1123_label,

@@ -1,0 +1,1 @@
+"""The local kubelet: binds pods to node `local` and runs them as processes or simulates them."""

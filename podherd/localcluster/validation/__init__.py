@@ -1,0 +1,1 @@
+"""What a body must look like: defaulting, names, field types and per-kind validation."""
