@@ -1,10 +1,8 @@
-"""Kubernetes label and field selectors, ported from apimachinery: the import point.
+"""The seed's label selector for completed pods of replicas that are not alive (#66400): a builder.
 
-Why a port rather than a regex: the local API server has to accept, reject and
-canonicalise exactly what a real kube-apiserver does (`pkg/labels/selector.go`,
-`pkg/fields/selector.go`). Label selectors live in `podherd.localcluster.selectors.label`, field
-selectors in `podherd.localcluster.selectors.field`, and the shared error type and quoting in
-`podherd.localcluster.selectors.errors`; import them from here.
+Core podherd only ever *builds* selectors, so this module is pure string assembly with no parser.
+The parsers and matchers (apimachinery's grammar) serve the embedded API server and live with it
+in `podherd.localcluster.selectors`.
 """
 
 from __future__ import annotations
@@ -13,25 +11,10 @@ import logging
 from collections.abc import Iterable
 
 from podherd.labels import LabelScheme
-from podherd.localcluster.selectors.errors import SelectorError, go_quote
-from podherd.localcluster.selectors.field import FieldSelector, FieldTerm, parse_field_selector
-from podherd.localcluster.selectors.label import LabelSelector, Requirement, parse_label_selector, requirement
 
 log = logging.getLogger("podherd.selectors")
 
-__all__ = [
-    "FieldSelector",
-    "FieldTerm",
-    "LabelSelector",
-    "Requirement",
-    "SelectorError",
-    "completed_pod_selector",
-    "go_quote",
-    "parse_field_selector",
-    "parse_label_selector",
-    "requirement",
-]
-
+__all__ = ["MANY_ALIVE_WARNING", "completed_pod_selector"]
 
 MANY_ALIVE_WARNING = 64
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from podherd.localcluster.apimachinery.errors import ApiError, bad_request
-from podherd.selectors import FieldSelector, FieldTerm, go_quote
+from podherd.localcluster.selectors.errors import go_quote
+from podherd.localcluster.selectors.field import FieldSelector, FieldTerm
 
 __all__ = ["check_field_selector", "selectable_fields"]
 

@@ -16,14 +16,10 @@ from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError, Cause
 from podherd.localcluster.apimachinery.kinds import ResourceType
 from podherd.localcluster.registry.fields import check_field_selector, selectable_fields
+from podherd.localcluster.selectors.errors import SelectorError
+from podherd.localcluster.selectors.field import FieldSelector, parse_field_selector
+from podherd.localcluster.selectors.label import LabelSelector, parse_label_selector
 from podherd.localcluster.storage.store import Key, Store, TooOld
-from podherd.selectors import (
-    FieldSelector,
-    LabelSelector,
-    SelectorError,
-    parse_field_selector,
-    parse_label_selector,
-)
 
 CONTINUE_TOO_OLD = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "

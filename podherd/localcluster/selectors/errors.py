@@ -1,7 +1,7 @@
 """The error type and Go-style quoting shared by label and field selectors.
 
-Why a module of its own: `labelselector` and `fieldselector` both raise `SelectorError`,
-and `podherd.selectors` re-exports both, so the shared pieces live below all three.
+Why a module of its own: `label` and `field` both raise `SelectorError`, so the shared
+pieces live below both.
 """
 
 from __future__ import annotations
