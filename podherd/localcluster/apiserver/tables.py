@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from podherd.localcluster.apimachinery import errors
-from podherd.localcluster.validation.objects import parse_time
+from podherd.localcluster.validation.fieldcheck import parse_time
 
 JSONDict = dict[str, Any]
 META_V1 = "meta.k8s.io/v1"

@@ -1,4 +1,9 @@
-"""DELETE semantics: options, preconditions, pod grace periods, namespaces (API.md §6)."""
+"""DELETE semantics: delete options, preconditions, graceful deletion and deletecollection (API.md §6).
+
+The generic half of `registry.Store.Delete`: options are decoded and checked here, the grace period
+comes from the kind's strategy (`CheckGracefulDelete`), and a namespace's DELETE is handed to its
+lifecycle (`namespaces`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from typing import Any
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError, Cause
-from podherd.localcluster.apimachinery.kinds import NAMESPACES, PODS, RESOURCES, ResourceType
+from podherd.localcluster.apimachinery.kinds import ResourceType
 from podherd.localcluster.registry.store import Api
+from podherd.localcluster.registry.strategies.base import Strategy
+from podherd.localcluster.registry.strategies.catalog import strategy_for
 from podherd.localcluster.storage.store import now_rfc3339
 from podherd.timefmt import parse
 
@@ -113,20 +120,8 @@ def _success_status(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
 
-def pod_grace_period(pod: dict[str, Any], requested: int | None) -> int:
-    """CheckGracefulDelete for pods."""
-    spec = pod.get("spec") or {}
-    period = requested if requested is not None else spec.get("terminationGracePeriodSeconds", 30)
-    if not isinstance(period, int):
-        period = 30
-    phase = (pod.get("status") or {}).get("phase")
-    if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
-        return 0
-    return 1 if period < 0 else period
-
-
 class Deleter:
-    """Applies DELETE to one object; returns (body to send, deleted-now flag)."""
+    """Applies DELETE to objects of any kind and answers with the body to send."""
 
     def __init__(self, api: Api) -> None:
         self.api = api
@@ -135,72 +130,55 @@ class Deleter:
     def delete(self, rtype: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> dict[str, Any]:
         obj = self.api.get(rtype, namespace, name)
         _check_preconditions(rtype, obj, opts)
+        strategy = strategy_for(rtype)
         if opts.dry_run:
-            return self._answer(rtype, obj)
-        if rtype is NAMESPACES:
-            return self._delete_namespace(obj)
+            return self._answer(strategy, rtype, obj)
+        if strategy.deleted_by_lifecycle:
+            ns = self.api.namespaces.terminate(obj, self._delete_default)
+            return self._answer(strategy, rtype, ns)
         key = self.api.key(rtype, namespace, name)
         meta = obj["metadata"]
-        period = pod_grace_period(obj, opts.grace_period) if rtype is PODS else 0
+        period = strategy.grace_period(obj, opts.grace_period)
         if meta.get("deletionTimestamp"):
             current = meta.get("deletionGracePeriodSeconds", 0)
             if period >= current:
-                return self._answer(rtype, obj)  # a second DELETE may only shorten the grace
+                return self._answer(strategy, rtype, obj)  # a second DELETE may only shorten the grace
         if period > 0 or meta.get("finalizers"):
-            start = self.api.clock()
-            if meta.get("deletionTimestamp"):
-                # Shortening: the first request's time plus the new period (BeforeDelete), not now + period.
-                first = parse(meta["deletionTimestamp"])
-                if first is not None:
-                    start = first - int(meta.get("deletionGracePeriodSeconds") or 0)
-            updated = dict(obj)
-            updated["metadata"] = {
-                **meta,
-                "deletionTimestamp": now_rfc3339(start + period),
-                "deletionGracePeriodSeconds": period,
-            }
-            if rtype is PODS and "generation" in meta:
-                updated["metadata"]["generation"] = int(meta["generation"]) + 1
-            return self._answer(rtype, self.store.update(rtype.plural, key, updated))
-        return self._answer(rtype, self.store.delete(rtype.plural, key))
+            return self._answer(
+                strategy, rtype, self.store.update(rtype.plural, key, self._graceful(strategy, obj, period))
+            )
+        return self._answer(strategy, rtype, self.store.delete(rtype.plural, key))
 
-    def _answer(self, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        if rtype.returns_deleted_object or rtype is NAMESPACES:
+    def _graceful(self, strategy: Strategy, obj: dict[str, Any], period: int) -> dict[str, Any]:
+        """The object marked for deletion in `period` seconds (BeforeDelete)."""
+        meta = obj["metadata"]
+        start = self.api.clock()
+        if meta.get("deletionTimestamp"):
+            # Shortening: the first request's time plus the new period, not now + period.
+            first = parse(meta["deletionTimestamp"])
+            if first is not None:
+                start = first - int(meta.get("deletionGracePeriodSeconds") or 0)
+        updated = dict(obj)
+        updated["metadata"] = {
+            **meta,
+            "deletionTimestamp": now_rfc3339(start + period),
+            "deletionGracePeriodSeconds": period,
+        }
+        if strategy.tracks_generation and "generation" in meta:
+            updated["metadata"]["generation"] = int(meta["generation"]) + 1
+        return updated
+
+    def _delete_default(self, rtype: ResourceType, namespace: str, name: str) -> None:
+        self.delete(rtype, namespace, name, DeleteOptions())
+
+    def _answer(self, strategy: Strategy, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        if strategy.returns_deleted_object:
             return {"kind": rtype.kind, "apiVersion": rtype.api_version, **obj}
         return _success_status(rtype, obj)
 
-    def _delete_namespace(self, ns: dict[str, Any]) -> dict[str, Any]:
-        """Mark Terminating, delete the content; `finalize_namespaces` removes it once empty."""
-        name = ns["metadata"]["name"]
-        if ns.get("status", {}).get("phase") != "Terminating":
-            updated = dict(ns)
-            updated["metadata"] = {
-                **ns["metadata"],
-                "deletionTimestamp": now_rfc3339(self.api.clock()),
-                "deletionGracePeriodSeconds": 0,
-            }
-            updated["status"] = {"phase": "Terminating"}
-            ns = self.store.update("namespaces", ("", name), updated)
-        for rtype in RESOURCES.values():
-            if not rtype.namespaced:
-                continue
-            for key, obj in list(self.store.items(rtype.plural, name)):
-                if "deletionTimestamp" in obj["metadata"]:
-                    continue
-                self.delete(rtype, key[0], key[1], DeleteOptions())
-        self.finalize_namespaces()
-        return {"kind": "Namespace", "apiVersion": "v1", **ns}
-
     def finalize_namespaces(self) -> None:
-        """Remove terminating namespaces that hold nothing any more (the namespace controller's job)."""
-        for key, ns in list(self.store.items("namespaces", None)):
-            if ns.get("status", {}).get("phase") != "Terminating":
-                continue
-            empty = all(
-                not any(True for _ in self.store.items(r.plural, key[1])) for r in RESOURCES.values() if r.namespaced
-            )
-            if empty:
-                self.store.delete("namespaces", key)
+        """Remove terminating namespaces that hold nothing any more (run periodically by the server)."""
+        self.api.namespaces.finalize()
 
     def delete_collection(
         self, rtype: ResourceType, namespace: str | None, match: Any, opts: DeleteOptions

@@ -1,8 +1,10 @@
-"""Write semantics of the local API server: create, update, patch (API.md §5, §7).
+"""The registry's generic store: get, create, update and patch semantics for every kind (API.md §5, §7).
 
-This layer knows Kubernetes rules but not HTTP: the server parses requests,
-calls these methods and renders their results or `ApiError`s. Deletion lives
-in `deletion.py`.
+Kubernetes' `registry.Store`: resourceVersion preconditions, dry-run, server-owned metadata,
+managedFields, generateName and no-op detection are implemented once here; what differs per kind
+comes from its strategy (`strategies/`). This layer knows Kubernetes rules but not HTTP: handlers
+decode requests, call these methods and render their results or `ApiError`s. Deletion lives in
+`deletion`, namespace admission and termination in `namespaces`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from typing import Any
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import Cause
-from podherd.localcluster.apimachinery.kinds import NAMESPACES, PODS, ResourceType
+from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType
 from podherd.localcluster.patch.apply import apply_patch
+from podherd.localcluster.registry.namespaces import NamespaceLifecycle
+from podherd.localcluster.registry.strategies.base import Strategy
+from podherd.localcluster.registry.strategies.catalog import strategy_for
 from podherd.localcluster.storage.store import Key, Store, now_rfc3339
-from podherd.localcluster.validation.objects import validate_metadata, validate_pod_update
+from podherd.localcluster.validation.metadata import validate_metadata
 
 GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SERVER_META = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -31,6 +36,7 @@ class Api:
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
+        self.namespaces = NamespaceLifecycle(store, clock)
         self.create_namespace_object("default")
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -42,17 +48,6 @@ class Api:
         if obj is None:
             raise errors.not_found(rtype.plural, name, rtype.group)
         return obj
-
-    def check_namespace_writable(self, namespace: str, resource: str, name: str) -> None:
-        """NamespaceLifecycle admission: 404 for a missing namespace, 403 while it terminates."""
-        ns = self.store.get("namespaces", ("", namespace))
-        if ns is None:
-            raise errors.not_found("namespaces", namespace)
-        if ns.get("status", {}).get("phase") == "Terminating":
-            why = f"unable to create new content in namespace {namespace} because it is being terminated"
-            err = errors.forbidden(resource, name, why)
-            err.causes = [Cause("NamespaceTerminating", why, "metadata.namespace")]
-            raise err
 
     def _body_object(self, rtype: ResourceType, body: Any, namespace: str) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -104,19 +99,20 @@ class Api:
     def create(
         self, rtype: ResourceType, namespace: str, body: Any, manager: str = "unknown", dry_run: bool = False
     ) -> dict[str, Any]:
+        strategy = strategy_for(rtype)
         obj = self._body_object(rtype, body, namespace)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
             raise errors.internal("resourceVersion should not be set on objects to be created")
-        causes = validate_metadata(meta, rtype.namespaced, rtype.name_rule)
+        causes = validate_metadata(meta, rtype.namespaced, strategy.name_rule)
         if not meta.get("name") and not meta.get("generateName"):
             causes.insert(
                 0, Cause("FieldValueRequired", "Required value: name or generateName is required", "metadata.name")
             )
-        causes += rtype.validate(obj)
+        causes += strategy.validate(obj)
         self._invalid_if(rtype, obj, causes)
         if rtype.namespaced:
-            self.check_namespace_writable(namespace, rtype.plural, meta.get("name") or meta.get("generateName") or "")
+            self.namespaces.check_writable(namespace, rtype.plural, meta.get("name") or meta.get("generateName") or "")
 
         if not meta.get("name"):
             meta["name"] = self._generate_name(rtype, namespace, str(meta["generateName"]))
@@ -130,12 +126,10 @@ class Api:
             meta.pop(k, None)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_rfc3339(self.clock())
-        if rtype is PODS:
+        if strategy.tracks_generation:
             meta["generation"] = 1
         meta["managedFields"] = self._managed_fields(manager, rtype.api_version, "Update")
-        obj = rtype.prepare_create(obj)
-        if rtype is NAMESPACES:
-            obj = self._prepare_namespace(obj)
+        obj = strategy.prepare_for_create(obj)
         if dry_run:
             return obj
         return self.store.create(rtype.plural, key, obj)
@@ -147,15 +141,6 @@ class Api:
             if self.store.get(rtype.plural, self.key(rtype, namespace, name)) is None:
                 return name
         raise errors.already_exists(rtype.plural, base, rtype.group)
-
-    def _prepare_namespace(self, obj: dict[str, Any]) -> dict[str, Any]:
-        obj = dict(obj)
-        labels = dict(obj["metadata"].get("labels") or {})
-        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
-        obj["metadata"] = {**obj["metadata"], "labels": labels}
-        obj["spec"] = {"finalizers": ["kubernetes"]}
-        obj["status"] = {"phase": "Active"}
-        return obj
 
     def create_namespace_object(self, name: str) -> dict[str, Any]:
         return self.create(NAMESPACES, "", {"metadata": {"name": name}}, manager="podherd-localcluster")
@@ -179,7 +164,7 @@ class Api:
                 f"the name of the object ({body_name}) does not match the name on the URL ({name})"
             )
         rv = new["metadata"].get("resourceVersion") or ""
-        if not rv and not rtype.allow_unconditional_update:
+        if not rv and not strategy_for(rtype).allow_unconditional_update:
             raise errors.invalid(
                 rtype.kind,
                 name,
@@ -229,11 +214,14 @@ class Api:
         name = old["metadata"]["name"]
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.optimistic_lock(rtype.plural, name, rtype.group)
-        new = self._carry_server_fields(rtype, old, new, subresource)
-        causes = validate_metadata(new["metadata"], rtype.namespaced, rtype.name_rule)
-        causes += rtype.validate(new)
-        if rtype is PODS and subresource != "status":
-            causes += validate_pod_update(old, new)
+        strategy = strategy_for(rtype)
+        new = self._carry_server_fields(strategy, old, new, subresource)
+        causes = validate_metadata(new["metadata"], rtype.namespaced, strategy.name_rule)
+        causes += strategy.validate(new)
+        if subresource == "status":
+            causes += strategy.validate_status_update(old, new)
+        else:
+            causes += strategy.validate_update(old, new)
         self._invalid_if(rtype, new, causes)
         if old == new:
             return old  # no-op writes neither bump the RV nor emit an event
@@ -246,7 +234,7 @@ class Api:
         return self.store.update(rtype.plural, key, new)
 
     def _carry_server_fields(
-        self, rtype: ResourceType, old: dict[str, Any], new: dict[str, Any], subresource: str
+        self, strategy: Strategy, old: dict[str, Any], new: dict[str, Any], subresource: str
     ) -> dict[str, Any]:
         """Keep what clients cannot change: server metadata, status on the main resource, spec on /status."""
         meta = dict(new["metadata"])
@@ -263,12 +251,12 @@ class Api:
             return out
         out = dict(new)
         out["metadata"] = meta
-        if rtype in (PODS, NAMESPACES):
+        if strategy.has_status_subresource:
             if "status" in old:
                 out["status"] = old["status"]
             else:
                 out.pop("status", None)
-        if rtype is PODS and out.get("spec") != old.get("spec"):
+        if strategy.tracks_generation and out.get("spec") != old.get("spec"):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         return out
 

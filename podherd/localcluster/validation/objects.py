@@ -1,154 +1,26 @@
-"""Object validation for the local API server, with apimachinery's field-error texts.
+"""Validation of the small kinds: leases, core/v1 events and namespaces (pods have `pods`).
 
-Each validator returns ``list[Cause]``; the server wraps a non-empty list with
-``errors.invalid(kind, name, causes)`` (422). Rules and messages follow
-``apimachinery/pkg/util/validation``, ``pkg/api/validation`` and ``pkg/apis/core/validation``
-(Kubernetes 1.32). Split of work: the server calls `validate_metadata` itself (and adds "name or
-generateName is required"), so the kind validators check only the rest of the object. A JSON value
-of the wrong type becomes a ``FieldValueTypeInvalid`` cause worded like kube-openapi's (a real
-server fails decoding with a 400 instead); nothing here raises.
-
-This module holds metadata, lease, event and namespace validation and is the import point for
-all of it: pods live in `podvalidation`, name syntax in `names`, cause builders and typed field
-access in `fieldcheck`, and their public names are re-exported here.
+Each validator returns ``list[Cause]`` for everything but metadata (see `metadata`); the registry
+wraps a non-empty list in a 422 Invalid. Rules and messages follow ``pkg/apis/core/validation`` and
+``pkg/apis/coordination/validation`` (Kubernetes 1.32). A JSON value of the wrong type becomes a
+``FieldValueTypeInvalid`` cause (see `fieldcheck`); nothing here raises.
 """
 
 from __future__ import annotations
 
 from podherd.localcluster.apimachinery.errors import Cause
 from podherd.localcluster.validation.fieldcheck import (
-    JSONDict,
-    check_labels,
-    duplicate,
     field_enum,
-    field_objects,
     field_str,
-    field_string_map,
     field_strings,
     field_time,
     field_value,
     forbidden,
-    go_quote,
     invalid_value,
-    not_found,
-    not_supported,
-    parse_time,
     required,
-    too_long,
     type_invalid,
 )
-from podherd.localcluster.validation.names import (
-    byte_len,
-    dns1123_label_errors,
-    dns1123_subdomain_errors,
-    is_dns1123_label,
-    is_dns1123_subdomain,
-    label_value_errors,
-    object_name_errors,
-    qualified_name_errors,
-    validate_label_key,
-    validate_label_value,
-)
-from podherd.localcluster.validation.pods import (
-    FIELD_IMMUTABLE,
-    MAX_INT32,
-    POD_UPDATE_FORBIDDEN,
-    validate_pod,
-    validate_pod_update,
-)
-
-__all__ = [
-    "FIELD_IMMUTABLE",
-    "MAX_INT32",
-    "POD_UPDATE_FORBIDDEN",
-    "TOTAL_ANNOTATION_SIZE_LIMIT",
-    "Cause",
-    "JSONDict",
-    "dns1123_label_errors",
-    "dns1123_subdomain_errors",
-    "duplicate",
-    "forbidden",
-    "go_quote",
-    "invalid_value",
-    "is_dns1123_label",
-    "is_dns1123_subdomain",
-    "label_value_errors",
-    "not_found",
-    "not_supported",
-    "parse_time",
-    "qualified_name_errors",
-    "required",
-    "too_long",
-    "type_invalid",
-    "validate_event",
-    "validate_label_key",
-    "validate_label_value",
-    "validate_lease",
-    "validate_metadata",
-    "validate_namespace",
-    "validate_pod",
-    "validate_pod_update",
-]
-
-TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
-
-
-# ---- metadata -----------------------------------------------------------------------------------------
-
-
-def validate_metadata(meta: dict, namespaced: bool, name_rule: str = "subdomain") -> list[Cause]:
-    """ValidateObjectMeta minus the name-required check, which the server adds when both names are missing.
-
-    ``name_rule`` is "subdomain" (most kinds) or "label" (namespaces). The server clears the namespace
-    of cluster-scoped objects before calling this, so it is not checked for them.
-    """
-    if not isinstance(meta, dict):
-        return [type_invalid("metadata", meta, "object")]
-    errs: list[Cause] = []
-    generate_name = field_str(errs, meta, "generateName", "metadata.generateName")
-    if generate_name:
-        errs += [
-            invalid_value("metadata.generateName", generate_name, m)
-            for m in object_name_errors(generate_name, name_rule, True)
-        ]
-    name = field_str(errs, meta, "name", "metadata.name")
-    if name:
-        errs += [invalid_value("metadata.name", name, m) for m in object_name_errors(name, name_rule)]
-    if namespaced:
-        ns = field_str(errs, meta, "namespace", "metadata.namespace")
-        if not ns:
-            errs.append(required("metadata.namespace"))
-        errs += [invalid_value("metadata.namespace", ns, m) for m in (dns1123_label_errors(ns) if ns else [])]
-    generation = field_value(errs, meta, "generation", "metadata.generation", "integer")
-    if generation is not None and generation < 0:
-        errs.append(invalid_value("metadata.generation", generation, "must be greater than or equal to 0"))
-    check_labels(errs, field_string_map(errs, meta, "labels", "metadata.labels"), "metadata.labels")
-    annotations = field_string_map(errs, meta, "annotations", "metadata.annotations")
-    for k in annotations:
-        errs += [invalid_value("metadata.annotations", k, m) for m in qualified_name_errors(k.lower())]
-    if sum(byte_len(k) + byte_len(v) for k, v in annotations.items()) > TOTAL_ANNOTATION_SIZE_LIMIT:
-        errs.append(too_long("metadata.annotations", TOTAL_ANNOTATION_SIZE_LIMIT))
-    finalizers = field_strings(errs, meta, "finalizers", "metadata.finalizers")
-    for f in finalizers:
-        errs += [invalid_value("metadata.finalizers", f, m) for m in qualified_name_errors(f)]
-    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
-        errs.append(
-            invalid_value(
-                "metadata.finalizers", finalizers, "finalizer orphan and foregroundDeletion cannot be both set"
-            )
-        )
-    for _, ref in field_objects(errs, meta, "ownerReferences", "metadata.ownerReferences"):
-        path = "metadata.ownerReferences"
-        api_version = field_str(errs, ref, "apiVersion", path + ".apiVersion")
-        if not api_version or api_version.endswith("/"):
-            errs.append(invalid_value(path + ".apiVersion", api_version, "version must not be empty"))
-        for key in ("kind", "name", "uid"):
-            if not field_str(errs, ref, key, f"{path}.{key}"):
-                errs.append(invalid_value(f"{path}.{key}", "", "must not be empty"))
-    return errs
-
-
-# ---- leases, events, namespaces -----------------------------------------------------------------------
+from podherd.localcluster.validation.names import qualified_name_errors
 
 
 def validate_lease(lease: dict) -> list[Cause]:
