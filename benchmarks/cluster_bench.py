@@ -50,7 +50,7 @@ import urllib3
 
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
-from podherd.localcluster.registry.listing import parse_options, run_list
+from podherd.localcluster.registry.listing import parse_list_options, run_list
 
 NAMESPACE = "bench"
 SELECTED_OWNER = "7"
@@ -419,7 +419,7 @@ def server_side_list(cluster: LocalCluster, accept: str, profile: bool, sink: li
     async def measure() -> dict[str, float]:
         q = {"labelSelector": SELECTOR}
         t0 = time.perf_counter()
-        items, _meta = await run_list(cluster.store, PODS, NAMESPACE, parse_options(q, PODS, watch=False))
+        items, _meta = await run_list(cluster.store, PODS, NAMESPACE, parse_list_options(q, PODS, watch=False))
         t1 = time.perf_counter()
         with profiled(profile, f"list_body Accept={accept}", sink):
             body = await cluster.handlers.list_body(PODS, NAMESPACE, q, accept, "Metadata")

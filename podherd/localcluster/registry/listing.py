@@ -1,4 +1,9 @@
-"""LIST semantics: options validation, resourceVersion rules, paging with continue tokens (API.md §3)."""
+"""LIST semantics: list options, resourceVersion rules, paging with continue tokens (API.md §3).
+
+Options are decoded (`decode_list_query`, 400 for what does not parse) and then validated
+(`validate_list_options`, pure, the causes of a 422), as the apiserver's `listOpts` and
+`ValidateListOptions` do. `run_list` serves a list from the store's history.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ import orjson
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError, Cause
 from podherd.localcluster.apimachinery.kinds import ResourceType
-from podherd.localcluster.registry.fields import check_field_selector, selectable_fields
+from podherd.localcluster.registry.fields import check_field_selector
+from podherd.localcluster.registry.strategies.catalog import strategy_for
 from podherd.localcluster.selectors.errors import SelectorError
 from podherd.localcluster.selectors.field import FieldSelector, parse_field_selector
 from podherd.localcluster.selectors.label import LabelSelector, parse_label_selector
@@ -47,8 +53,18 @@ def _truthy(v: str | None) -> bool:
     return v is not None and v.lower() in ("1", "true", "yes")
 
 
-def parse_options(query: Mapping[str, str], rtype: ResourceType, watch: bool) -> ListOptions:
-    """Validate list/watch query parameters the way ValidateListOptions does."""
+def _int_param(query: Mapping[str, str], name: str, what: str) -> int | None:
+    raw = query.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.bad_request(f"invalid {what}: {raw!r}") from None
+
+
+def decode_list_query(query: Mapping[str, str], rtype: ResourceType) -> ListOptions:
+    """Decode list/watch query parameters (the handlers' `listOpts`): 400 for anything that does not parse."""
     try:
         label = parse_label_selector(query.get("labelSelector", ""))
     except SelectorError as e:
@@ -58,21 +74,8 @@ def parse_options(query: Mapping[str, str], rtype: ResourceType, watch: bool) ->
     except SelectorError as e:
         raise errors.bad_request(f"invalid field selector: {e}") from None
     field = check_field_selector(rtype.plural, field)
-
-    limit: int | None = None
-    if query.get("limit"):
-        try:
-            limit = int(query["limit"])
-        except ValueError:
-            raise errors.bad_request(f"invalid limit: {query['limit']!r}") from None
-        if limit <= 0:
-            limit = None
-    timeout: int | None = None
-    if query.get("timeoutSeconds"):
-        try:
-            timeout = max(0, int(query["timeoutSeconds"]))
-        except ValueError:
-            raise errors.bad_request(f"invalid timeoutSeconds: {query['timeoutSeconds']!r}") from None
+    limit = _int_param(query, "limit", "limit")
+    timeout = _int_param(query, "timeoutSeconds", "timeoutSeconds")
     rv = query.get("resourceVersion") or None
     if rv is not None and rv != "0":
         try:
@@ -80,71 +83,64 @@ def parse_options(query: Mapping[str, str], rtype: ResourceType, watch: bool) ->
                 raise ValueError
         except ValueError:
             raise errors.bad_request(f"invalid resource version: {rv}") from None
-    cont = query.get("continue") or None
-    rv_match = query.get("resourceVersionMatch") or None
-    send_initial = _truthy(query.get("sendInitialEvents"))
+    return ListOptions(
+        label,
+        field,
+        limit if limit is not None and limit > 0 else None,
+        query.get("continue") or None,
+        rv,
+        query.get("resourceVersionMatch") or None,
+        _truthy(query.get("allowWatchBookmarks")),
+        max(0, timeout) if timeout is not None else None,
+        _truthy(query.get("sendInitialEvents")),
+    )
 
-    causes: list[Cause] = []
-    if rv_match is not None:
-        if rv_match not in ("Exact", "NotOlderThan"):
-            causes.append(
-                Cause(
-                    "FieldValueNotSupported",
-                    f'Unsupported value: "{rv_match}": supported values: "Exact", "NotOlderThan"',
-                    "resourceVersionMatch",
-                )
-            )
-        elif cont is not None:
-            causes.append(
-                Cause(
-                    "FieldValueForbidden",
-                    "Forbidden: resourceVersionMatch is forbidden when continue is provided",
-                    "resourceVersionMatch",
-                )
-            )
-        elif rv is None:
-            causes.append(
-                Cause(
-                    "FieldValueForbidden",
-                    "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided",
-                    "resourceVersionMatch",
-                )
-            )
-        elif rv_match == "Exact" and rv == "0":
-            causes.append(
-                Cause(
-                    "FieldValueForbidden",
-                    'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
-                    "resourceVersionMatch",
-                )
-            )
-    if send_initial:
+
+def _rv_match_causes(opts: ListOptions) -> list[Cause]:
+    rv_match = opts.rv_match
+    if rv_match is None:
+        return []
+    if rv_match not in ("Exact", "NotOlderThan"):
+        msg = f'Unsupported value: "{rv_match}": supported values: "Exact", "NotOlderThan"'
+        return [Cause("FieldValueNotSupported", msg, "resourceVersionMatch")]
+    if opts.cont is not None:
+        msg = "Forbidden: resourceVersionMatch is forbidden when continue is provided"
+    elif opts.rv is None:
+        msg = "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+    elif rv_match == "Exact" and opts.rv == "0":
+        msg = 'Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+    else:
+        return []
+    return [Cause("FieldValueForbidden", msg, "resourceVersionMatch")]
+
+
+def validate_list_options(opts: ListOptions, watch: bool) -> list[Cause]:
+    """ValidateListOptions: the causes of a 422 (pure; empty when the options are consistent)."""
+    causes = _rv_match_causes(opts)
+    if opts.send_initial_events:
         msg = (
             "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled"
             if watch
             else "Forbidden: sendInitialEvents is forbidden for list"
         )
         causes.append(Cause("FieldValueForbidden", msg, "sendInitialEvents"))
+    return causes
+
+
+def parse_list_options(query: Mapping[str, str], rtype: ResourceType, watch: bool) -> ListOptions:
+    """Decode, then validate, the options of a list, watch or deletecollection (400, then 422)."""
+    opts = decode_list_query(query, rtype)
+    causes = validate_list_options(opts, watch)
     if causes:
         raise errors.invalid("ListOptions", "", causes, group="meta.k8s.io")
-    if cont is not None and rv not in (None, "0") and not watch:
+    if opts.cont is not None and opts.rv not in (None, "0") and not watch:
         raise errors.bad_request("specifying resource version is not allowed when using continue")
-    return ListOptions(
-        label,
-        field,
-        limit,
-        cont,
-        rv,
-        rv_match,
-        _truthy(query.get("allowWatchBookmarks")),
-        timeout,
-        send_initial,
-    )
+    return opts
 
 
 def matcher(rtype: ResourceType, label: LabelSelector, field: FieldSelector) -> Callable[[dict[str, Any]], bool]:
     """One predicate for label + field selectors; the cheap cases avoid any per-object work."""
-    plural = rtype.plural
+    fields_of = strategy_for(rtype).selectable_fields
     has_label = not label.empty()
     has_field = not field.empty()
     if not has_label and not has_field:
@@ -152,10 +148,8 @@ def matcher(rtype: ResourceType, label: LabelSelector, field: FieldSelector) -> 
     if not has_field:
         return lambda obj: label.matches(obj["metadata"].get("labels") or {})
     if not has_label:
-        return lambda obj: field.matches(selectable_fields(plural, obj))
-    return lambda obj: (
-        label.matches(obj["metadata"].get("labels") or {}) and field.matches(selectable_fields(plural, obj))
-    )
+        return lambda obj: field.matches(fields_of(obj))
+    return lambda obj: label.matches(obj["metadata"].get("labels") or {}) and field.matches(fields_of(obj))
 
 
 def encode_continue(rv: int, start: str) -> str:

@@ -20,7 +20,7 @@ from podherd.localcluster.apiserver.tables import partial_metadata_list, table, 
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.patch.apply import normalize_patch_type
 from podherd.localcluster.registry.deletion import Deleter, parse_delete_options
-from podherd.localcluster.registry.listing import matcher, parse_options, run_list
+from podherd.localcluster.registry.listing import matcher, parse_list_options, run_list
 from podherd.localcluster.registry.store import Api, strip_for_output
 from podherd.localcluster.storage.store import Store, TooOld, WatchItem
 
@@ -133,7 +133,7 @@ class ResourceHandlers:
             return json_response(self.deleter.delete(rtype, ns, info.name, opts))
         if verb == "deletecollection":
             opts = parse_delete_options(await read_body(request), q)
-            lopts = parse_options(q, rtype, watch=False)
+            lopts = parse_list_options(q, rtype, watch=False)
             match = matcher(rtype, lopts.label, lopts.field)
             scope = ns if rtype.namespaced and ns else None
             return json_response(self.deleter.delete_collection(rtype, scope, match, opts))
@@ -181,7 +181,7 @@ class ResourceHandlers:
     async def list_body(
         self, rtype: ResourceType, namespace: str | None, q: dict[str, str], accept: str, include: str
     ) -> bytes:
-        opts = parse_options(q, rtype, watch=False)
+        opts = parse_list_options(q, rtype, watch=False)
         items, meta = await run_list(self.store, rtype, namespace, opts)
         fmt = output_format(accept)
         if fmt == "table":
@@ -194,7 +194,7 @@ class ResourceHandlers:
     async def _watch(
         self, request: web.Request, rtype: ResourceType, namespace: str | None, q: dict[str, str]
     ) -> web.StreamResponse:
-        opts = parse_options(q, rtype, watch=True)
+        opts = parse_list_options(q, rtype, watch=True)
         if not rtype.namespaced:
             namespace = None
         match = matcher(rtype, opts.label, opts.field)
