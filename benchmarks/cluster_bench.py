@@ -422,7 +422,7 @@ def server_side_list(cluster: LocalCluster, accept: str, profile: bool, sink: li
         items, _meta = await run_list(cluster.store, PODS, NAMESPACE, parse_list_options(q, PODS, watch=False))
         t1 = time.perf_counter()
         with profiled(profile, f"list_body Accept={accept}", sink):
-            body = await cluster.handlers.list_body(PODS, NAMESPACE, q, accept, "Metadata")
+            body = await cluster.handlers.read.list_body(PODS, NAMESPACE, q, accept, "Metadata")
         t2 = time.perf_counter()
         return {"select_s": t1 - t0, "list_body_s": t2 - t1, "items": len(items), "bytes": len(body)}
 

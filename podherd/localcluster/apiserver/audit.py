@@ -9,7 +9,7 @@ from typing import IO
 
 from aiohttp import web
 
-from podherd.localcluster.apiserver.handlers.dispatch import CREATED_NAME
+from podherd.localcluster.apiserver.handlers.common import CREATED_NAME
 from podherd.localcluster.apiserver.routing import RequestInfo
 
 

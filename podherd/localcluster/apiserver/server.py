@@ -34,7 +34,8 @@ from podherd.localcluster.apiserver.audit import AuditLog
 from podherd.localcluster.apiserver.discovery import discovery_document, is_discovery_path
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.gctuning import GC_THRESHOLDS, GC_TUNING, GcTuning
-from podherd.localcluster.apiserver.handlers.dispatch import WATCH_STARTED, ResourceHandlers, json_response, read_body
+from podherd.localcluster.apiserver.handlers.common import WATCH_STARTED, json_response, read_body
+from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
 from podherd.localcluster.apiserver.routing import RequestInfo, resolve
 from podherd.localcluster.apiserver.tls import ServingCerts, make_serving_certs
 from podherd.localcluster.kubelet.logs import LogStore

@@ -259,8 +259,3 @@ class Api:
         if strategy.tracks_generation and out.get("spec") != old.get("spec"):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         return out
-
-
-def strip_for_output(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """A single object as served: with its kind and apiVersion first."""
-    return {"kind": rtype.kind, "apiVersion": rtype.api_version, **obj}
