@@ -1,43 +1,38 @@
-"""The local cluster: an HTTP API server speaking Kubernetes' wire protocol, plus a kubelet.
+"""The local cluster's composition root: `ClusterConfig`, and `LocalCluster`, which wires and runs the parts.
 
-`LocalCluster` runs in the foreground (`podherd cluster up`) or in a background
-thread of the caller's process (tests, `podherd run`). It binds to 127.0.0.1 by
-default and requires a bearer token on every request but the health probes.
-
-`ClusterConfig.gc_tuning` (default on) tunes the process's GC while the cluster runs (`gctuning.py`).
+`LocalCluster` builds storage, the registry, the handlers, the application (`app`) and the kubelet,
+and runs them in the foreground (`podherd cluster up`) or in a background thread of the caller's
+process (tests, `podherd run`). It binds to 127.0.0.1 by default and requires a bearer token on every
+request but the health probes. `ClusterConfig.gc_tuning` (default on) tunes the process's GC while
+the cluster runs (`gctuning`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
-import os
 import secrets
 import shutil
 import socket
 import tempfile
 import threading
-import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
-from podherd.localcluster.apimachinery import errors
-from podherd.localcluster.apimachinery import kinds as resources
-from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.apiserver.admin import AdminEndpoints, RequestCounts
+from podherd.localcluster.apiserver.app import ApiApp
 from podherd.localcluster.apiserver.audit import AuditLog
-from podherd.localcluster.apiserver.discovery import discovery_document, is_discovery_path
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.gctuning import GC_THRESHOLDS, GC_TUNING, GcTuning
-from podherd.localcluster.apiserver.handlers.common import WATCH_STARTED, json_response, read_body
 from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
-from podherd.localcluster.apiserver.routing import RequestInfo, resolve
+from podherd.localcluster.apiserver.kubeconfig import kubeconfig_dict, write_private_yaml
 from podherd.localcluster.apiserver.tls import ServingCerts, make_serving_certs
+from podherd.localcluster.kubelet.core import Kubelet
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.registry.deletion import Deleter
 from podherd.localcluster.registry.store import Api
@@ -46,9 +41,6 @@ from podherd.localcluster.storage.store import Store
 __all__ = ["GC_THRESHOLDS", "GC_TUNING", "ClusterConfig", "GcTuning", "LocalCluster", "http_pool"]
 
 log = logging.getLogger("podherd.localcluster")
-
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz")
-INFO_KEY = web.RequestKey("podherd_info", RequestInfo)
 
 
 @dataclass
@@ -81,13 +73,23 @@ class LocalCluster:
         self.handlers = ResourceHandlers(self.store, self.api, self.deleter, self.logs, self.config.bookmark_interval)
         self.faults = self.config.faults
         self.audit = AuditLog(self.config.audit_log) if self.config.audit_log else None
-        self.kubelet: Any = None
+        self.kubelet: Kubelet | None = None
         self.port = self.config.port
         self.loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.request_counts: dict[tuple[str, str, int], int] = {}
+        self.request_counts: RequestCounts = {}
+        admin = AdminEndpoints(self.store, self.faults, self.handlers, self.request_counts, self._restart_fault_tasks)
+        self.app = ApiApp(
+            self.config.token,
+            self.faults,
+            self.handlers,
+            admin,
+            self.request_counts,
+            self.audit,
+            lambda: f"{self.config.host}:{self.port}",
+        )
         self.certs: ServingCerts | None = None
         self._tls_dir: Path | None = None
         self._gc_tuned = False
@@ -107,137 +109,14 @@ class LocalCluster:
         return self.config.token
 
     def kubeconfig_dict(self) -> dict[str, Any]:
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": "podherd-local", "cluster": self._cluster_entry()}],
-            "users": [{"name": "podherd-local", "user": {"token": self.token}}],
-            "contexts": [
-                {
-                    "name": "podherd-local",
-                    "context": {"cluster": "podherd-local", "user": "podherd-local", "namespace": "default"},
-                }
-            ],
-            "current-context": "podherd-local",
-            "preferences": {},
-        }
-
-    def _cluster_entry(self) -> dict[str, str]:
-        entry = {"server": self.url}
-        if self.certs is not None:
-            entry["certificate-authority-data"] = base64.b64encode(self.certs.ca_pem()).decode()
-        return entry
+        return kubeconfig_dict(self.url, self.token, self.certs.ca_pem() if self.certs is not None else None)
 
     def write_kubeconfig(self, path: Path) -> Path:
         """Write a kubeconfig with the bearer token, readable by the owner only (0600)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yaml.safe_dump(self.kubeconfig_dict(), fh, sort_keys=False)
-        os.chmod(path, 0o600)
-        return path
+        return write_private_yaml(path, self.kubeconfig_dict())
 
-    # ---- app ----------------------------------------------------------------------------------
     def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=3 * 1024 * 1024, middlewares=[self._middleware])
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        return app
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        started = time.time()
-        info = resolve(request.method, request.path, dict(request.query))
-        request[INFO_KEY] = info
-        code = 500
-        try:
-            if request.path not in PUBLIC_PATHS and not self._authorized(request):
-                raise errors.unauthorized()
-            if info.is_resource:
-                if self.faults.latency_ms:
-                    await asyncio.sleep(self.faults.latency_ms / 1000)
-                injected = self.faults.injected_error(info.verb)
-                if injected is not None:
-                    raise injected
-            resp = await handler(request)
-            code = resp.status
-            return resp
-        except ApiError as e:
-            code = e.code
-            resp = json_response(e.to_status(), e.code)
-            resp.headers.update(e.headers)
-            return resp
-        except web.HTTPException:
-            raise
-        except (ConnectionResetError, asyncio.CancelledError):
-            code = 200 if request.get(WATCH_STARTED) else 499
-            raise
-        except Exception:  # a bug must never take the server down or leak a traceback to clients
-            log.exception("internal error serving %s %s", request.method, request.path_qs)
-            code = 500
-            return json_response(errors.internal("an internal error occurred; see the server log").to_status(), 500)
-        finally:
-            key = (info.verb, info.resource, code)
-            self.request_counts[key] = self.request_counts.get(key, 0) + 1
-            if self.audit is not None:
-                self.audit.write(request, info, code, started)
-
-    def _authorized(self, request: web.Request) -> bool:
-        """A bearer token; the scheme is case-insensitive as in kube-apiserver (the in-cluster loader sends
-        `bearer`)."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        return secrets.compare_digest(token.strip().encode(), self.token.encode())
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        info = request[INFO_KEY]
-        if info.is_resource:
-            return await self.handlers.handle(request, info)
-        return await self._non_resource(request, info)
-
-    async def _non_resource(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
-        path = request.path.rstrip("/") or "/"
-        method = request.method
-        if path in PUBLIC_PATHS:
-            return web.Response(text="ok")
-        if path.startswith("/admin/"):
-            return await self._admin(request, path)
-        if method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed() if is_discovery_path(path) else errors.unknown_path()
-        doc = discovery_document(path, f"{self.config.host}:{self.port}")
-        if doc is None:
-            raise errors.unknown_path()
-        return json_response(doc)
-
-    async def _admin(self, request: web.Request, path: str) -> web.StreamResponse:
-        """Token-protected controls for tests: faults, compaction, watch drops, stats."""
-        if path == "/admin/faults":
-            if request.method == "GET":
-                return json_response(self.faults.to_dict())
-            if request.method in ("PUT", "PATCH", "POST"):
-                self.faults.update(await read_body(request) or {})
-                self._restart_fault_tasks()
-                return json_response(self.faults.to_dict())
-            raise errors.method_not_allowed()
-        if path == "/admin/compact" and request.method == "POST":
-            self.store.compact()
-            return json_response({"resourceVersion": str(self.store.rv), "compactions": self.store.compactions})
-        if path == "/admin/drop-watches" and request.method == "POST":
-            return json_response({"dropped": self.handlers.drop_watches()})
-        if path == "/admin/stats" and request.method == "GET":
-            counts = [
-                {"verb": v, "resource": r, "code": c, "count": n}
-                for (v, r, c), n in sorted(self.request_counts.items())
-            ]
-            return json_response(
-                {
-                    "resourceVersion": str(self.store.rv),
-                    "objects": {r.plural: self.store.count(r.plural) for r in resources.RESOURCES.values()},
-                    "watchers": len(self.store.watchers()),
-                    "requests": counts,
-                }
-            )
-        raise errors.unknown_path()
+        return self.app.make_app()
 
     # ---- background work -----------------------------------------------------------------------
     def _restart_fault_tasks(self) -> None:
@@ -250,12 +129,12 @@ class LocalCluster:
         if self.faults.compact_every:
             self._spawn(self._every(self.faults.compact_every, self.store.compact), fault=True)
 
-    def _spawn(self, coro: Any, fault: bool = False) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], fault: bool = False) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         task._podherd_fault = fault  # type: ignore[attr-defined]
         self._tasks.append(task)
 
-    async def _every(self, period: float, fn: Any) -> None:
+    async def _every(self, period: float, fn: Callable[[], object]) -> None:
         while True:
             await asyncio.sleep(period)
             try:
@@ -267,8 +146,6 @@ class LocalCluster:
     async def start_async(self) -> None:
         self.loop = asyncio.get_running_loop()
         if self.config.mode in ("process", "simulate"):
-            from podherd.localcluster.kubelet.core import Kubelet
-
             self.kubelet = Kubelet(
                 self.api,
                 self.deleter,
