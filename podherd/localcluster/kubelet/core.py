@@ -3,11 +3,11 @@
 Two modes share this core (binding, status writes, events, graceful delete,
 activeDeadlineSeconds) and differ in how containers run:
 
-* ``process`` (:mod:`kubelet_process`): each container is a local process started
+* ``process`` (:mod:`runtime.process`): each container is a local process started
   from ``command + args``, never through a shell. **Images are not pulled**: the
   image name is only checked to be a valid reference (else ``InvalidImageName``
   as a real kubelet reports) and the command runs on this machine.
-* ``simulate`` (:mod:`kubelet_simulate`): no processes; timers drive each pod
+* ``simulate`` (:mod:`runtime.simulate`): no processes; timers drive each pod
   through the same status shapes, with three writes per pod, for benchmarks
   of 10,000+ pods.
 
@@ -22,10 +22,12 @@ it saw and schedules work with ``call_soon``; that work re-reads the pod and
 checks its uid (a pod may be deleted and recreated under the same name).
 
 This module is the core: lifecycle, the store listener, admission and binding,
-failure, graceful delete and activeDeadlineSeconds. The rest lives beside it:
-per-pod records in :mod:`kubelet_state`, status writes in :mod:`kubelet_writer`
-(built by :mod:`kubelet_status` and :mod:`kubelet_phase`), events in
-:mod:`kubelet_events`, restartPolicy and back-off in :mod:`kubelet_restart`.
+failure, graceful delete and activeDeadlineSeconds. It wires the parts beside it
+and hands each only what it uses: the node's facts and clock (:mod:`node`),
+per-pod records (:mod:`state`), status writes (:mod:`status.writer`, built by
+:mod:`status.build` and :mod:`status.phase`), events (:mod:`events`),
+restartPolicy and back-off (:mod:`restart`); a driver reports back through the
+:class:`driver.PodLifecycle` protocol this class implements.
 """
 
 from __future__ import annotations
@@ -34,19 +36,24 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from podherd.localcluster.apimachinery.errors import ApiError
 from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.driver import Driver
 from podherd.localcluster.kubelet.events import EventRecorder
 from podherd.localcluster.kubelet.logs import LogStore
-from podherd.localcluster.kubelet.state import Driver, PodState, grace_or_default, int_or_none
+from podherd.localcluster.kubelet.node import Node
+from podherd.localcluster.kubelet.runtime.process import ProcessDriver
+from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
+from podherd.localcluster.kubelet.state import PodState, grace_or_default, int_or_none
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status.writer import StatusWriter
 from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
 from podherd.localcluster.registry.store import Api
-from podherd.localcluster.storage.store import Event, now_rfc3339
+from podherd.localcluster.storage.store import Event
 
 log = logging.getLogger(__name__)
 
@@ -72,31 +79,36 @@ class Kubelet:
         self.deleter = deleter
         self.logs = logs
         self.mode = mode
-        self.node_name = node_name
+        self.node = Node(api.store, node_name, api.clock)
         self.state_dir = Path(state_dir) if state_dir is not None else None
-        self.events_enabled = events if events is not None else mode == "process"
         self.kill_grace_cap = kill_grace_cap
         self.pods: dict[str, PodState] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.stopped = False
         self._subscribed = False
-        self.recorder = EventRecorder(self)
-        self.writer = StatusWriter(self)
+        self.recorder = EventRecorder(self.node, api, events if events is not None else mode == "process")
+        self.writer = StatusWriter(self.node)
         self.driver: Driver
         if mode == "process":
-            from podherd.localcluster.kubelet.runtime.process import ProcessDriver
-
-            self.driver = ProcessDriver(self)
+            self.driver = ProcessDriver(self.node, self.writer, self.recorder, logs, self, self.state_dir)
         else:
-            from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
+            self.driver = SimulateDriver(self.node, self.writer, self.recorder, self)
 
-            self.driver = SimulateDriver(self)
+    @property
+    def node_name(self) -> str:
+        return self.node.name
+
+    @property
+    def stopped(self) -> bool:
+        return self.node.stopped
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self.node.loop
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Subscribe to the store and take the pods already stored that are ours and not terminal."""
-        self.loop = asyncio.get_running_loop()
-        self.stopped = False
+        self.node.loop = asyncio.get_running_loop()
+        self.node.stopped = False
         self.driver.on_start()
         if not self._subscribed:
             self.store.subscribe(self._on_event)
@@ -110,7 +122,7 @@ class Kubelet:
 
     async def stop(self) -> None:
         """Stop every container (SIGTERM, SIGKILL after a few seconds) and cancel all timers."""
-        self.stopped = True
+        self.node.stopped = True
         if self._subscribed:
             self.store.unsubscribe(self._on_event)
             self._subscribed = False
@@ -130,25 +142,13 @@ class Kubelet:
         """Containers running right now (processes in process mode, simulated runs in simulate mode)."""
         return self.driver.running_count()
 
-    # ---- clock / helpers ------------------------------------------------------------------------
-    def now(self) -> str:
-        return now_rfc3339(self.api.clock())
-
+    # ---- helpers --------------------------------------------------------------------------------
     def cap_grace(self, grace: float) -> float:
         """Seconds between SIGTERM and SIGKILL: the pod's grace, shortened to `kill_grace_cap` if one is set."""
         grace = max(0.0, float(grace))
         if self.kill_grace_cap is not None:
             grace = min(grace, self.kill_grace_cap)
         return grace
-
-    def current(self, ps: PodState) -> dict[str, Any] | None:
-        """The stored pod if it is still this pod (same uid)."""
-        if ps.gone:
-            return None
-        pod = self.store.get("pods", ps.key)
-        if pod is None or (pod.get("metadata") or {}).get("uid") != ps.uid:
-            return None
-        return pod
 
     def _wants(self, pod: dict[str, Any]) -> bool:
         spec = pod.get("spec")
@@ -188,11 +188,12 @@ class Kubelet:
         except Exception:
             log.exception("kubelet: failed to handle a %s event for %r", ev.type, ev.key)
 
-    def _soon(self, fn: Any, *args: Any) -> None:
-        assert self.loop is not None
-        self.loop.call_soon(self._guarded, fn, *args)
+    def _soon(self, fn: Callable[..., None], *args: Any) -> None:
+        assert self.node.loop is not None
+        self.node.loop.call_soon(self.guarded, fn, *args)
 
-    def _guarded(self, fn: Any, *args: Any) -> None:
+    def guarded(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run `fn(*args)`; an exception is logged and fails the pod its first argument names."""
         try:
             fn(*args)
         except Exception:
@@ -223,7 +224,7 @@ class Kubelet:
     def _admit(self, ps: PodState) -> None:
         if ps.admitted or ps.gone or self.stopped:
             return
-        pod = self.current(ps)
+        pod = self.node.current(ps)
         if pod is None:
             self.pods.pop(ps.uid, None)
             return
@@ -249,7 +250,7 @@ class Kubelet:
             log.warning("kubelet: pod %s/%s rejected: %s", ps.namespace, ps.name, e)
             self.fail_pod(ps, f"podherd local kubelet cannot run this pod: {e}", bind=bind)
             return
-        ps.start_time = self.now()
+        ps.start_time = self.node.now()
         ps.start_mono = time.monotonic()
         if not self.writer.write(ps, bind=bind):
             return
@@ -269,7 +270,7 @@ class Kubelet:
             ps.terminating = True
             for c in [*ps.init, *ps.main]:
                 if c.state == ks.RUNNING:
-                    c.set_terminated(137, "Error", self.now())
+                    c.set_terminated(137, "Error", self.node.now())
             with contextlib.suppress(Exception):
                 self.driver.forget(ps)
             try:
@@ -293,7 +294,7 @@ class Kubelet:
     def _on_delete_requested(self, ps: PodState) -> None:
         if ps.gone or self.stopped:
             return
-        pod = self.current(ps)
+        pod = self.node.current(ps)
         if pod is None:
             return
         ps.delete_requested = True
@@ -319,10 +320,11 @@ class Kubelet:
     def arm_deadline(self, ps: PodState) -> None:
         """(Re)start the activeDeadlineSeconds timer, counted from the pod's start."""
         ps.cancel_deadline()
-        if ps.active_deadline is None or not ps.start_mono or ps.terminal or ps.gone or self.loop is None:
+        loop = self.node.loop
+        if ps.active_deadline is None or not ps.start_mono or ps.terminal or ps.gone or loop is None:
             return
         delay = max(0.0, ps.start_mono + ps.active_deadline - time.monotonic())
-        ps.deadline_handle = self.loop.call_later(delay, self._guarded, self._deadline_exceeded, ps)
+        ps.deadline_handle = loop.call_later(delay, self.guarded, self._deadline_exceeded, ps)
 
     def _deadline_exceeded(self, ps: PodState) -> None:
         ps.deadline_handle = None

@@ -9,13 +9,9 @@ uses 10s..5m) and, in process mode, starts over for a container that ran for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from podherd.localcluster.kubelet.events import EventRecorder
+from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
-
-if TYPE_CHECKING:
-    from podherd.localcluster.kubelet.events import EventRecorder
-    from podherd.localcluster.kubelet.state import PodState
 
 BACKOFF_INITIAL = 1.0
 BACKOFF_CAP = 10.0

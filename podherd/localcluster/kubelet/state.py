@@ -1,16 +1,15 @@
-"""What the local kubelet remembers per pod, and what a run mode must provide.
+"""What the local kubelet remembers per pod: one `PodState` record, keyed by uid.
 
-:class:`PodState` is keyed by uid because a pod may be deleted and recreated
-under the same name; it is shared by the core (:mod:`kubelet`), the status
-writer, the event recorder and the two drivers (:mod:`kubelet_process`,
-:mod:`kubelet_simulate`), so its fields are the one record of a pod's lifecycle.
+Keyed by uid because a pod may be deleted and recreated under the same name. The record is shared
+by the core (`core`), the status writer (`status.writer`), the event recorder (`events`) and the two
+drivers (`runtime.process`, `runtime.simulate`), so its fields are the one record of a pod's lifecycle.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.storage.store import Key
@@ -132,14 +131,3 @@ class PodState:
                 h.cancel()
         self.deadline_handle = self.timer = self.kill_handle = None
 
-
-class Driver(Protocol):
-    """What a mode provides (kubelet_process.ProcessDriver, kubelet_simulate.SimulateDriver)."""
-
-    def on_start(self) -> None: ...
-    def prepare(self, ps: PodState, pod: dict[str, Any]) -> None: ...
-    def start(self, ps: PodState) -> None: ...
-    def terminate(self, ps: PodState, grace: float) -> None: ...
-    def forget(self, ps: PodState) -> None: ...
-    def running_count(self) -> int: ...
-    async def stop(self) -> None: ...

@@ -5,15 +5,15 @@
   command runs on this machine, so it must exist here. The ``Pulled`` event says
   the image is "already present on machine", which is what a kubelet with
   ``IfNotPresent`` says for a cached image.
-* argv and environment are built by :mod:`kubelet_exec` (``$(VAR)`` expanded,
+* argv and environment are built by :mod:`runtime.exec` (``$(VAR)`` expanded,
   never a shell). With no command, ``args`` alone are run (the image's
   entrypoint is unknown); with neither the start fails.
 * stdout and stderr are merged into the pod's log. Processes, signals and pid
-  files are :mod:`kubelet_supervisor`'s: SIGTERM goes to the main process,
+  files are :mod:`runtime.supervisor`'s: SIGTERM goes to the main process,
   SIGKILL and the clean-up after the main process exits to the whole group.
 * A start failure (no such executable, permission denied, missing workingDir) is
   ``terminated`` exit 128 reason ``StartError`` with containerd's message.
-* Restarts follow restartPolicy with :mod:`kubelet_restart`'s back-off; a
+* Restarts follow restartPolicy with :mod:`restart`'s back-off; a
   delete or deadline stops the pod with SIGTERM, then SIGKILL after the grace.
 """
 
@@ -25,8 +25,13 @@ import logging
 import os
 import secrets
 import signal
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
+from podherd.localcluster.kubelet.driver import PodLifecycle
+from podherd.localcluster.kubelet.events import EventRecorder
+from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.kubelet.node import Node
 from podherd.localcluster.kubelet.restart import BACKOFF_RESET_AFTER, backoff_delay, enter_back_off, should_restart
 from podherd.localcluster.kubelet.runtime.exec import (
     NEVER_STARTED,
@@ -36,25 +41,15 @@ from podherd.localcluster.kubelet.runtime.exec import (
     expand,
     start_error_message,
 )
-from podherd.localcluster.kubelet.runtime.supervisor import (
-    Child,
-    ProcessTable,
-    proc_start_time,
-    signal_group,
-    signal_main,
-)
+from podherd.localcluster.kubelet.runtime.supervisor import Child, ProcessTable, signal_group, signal_main
+from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
+from podherd.localcluster.kubelet.status.writer import StatusWriter
 from podherd.localcluster.validation.imageref import is_valid_image_reference
-
-if TYPE_CHECKING:
-    from podherd.localcluster.kubelet.core import Kubelet
-    from podherd.localcluster.kubelet.state import PodState
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 2.0  # seconds to keep reading a container's output after its main process exited
-
-_proc_start_time = proc_start_time  # the name tests import from this module
 
 
 def new_container_id() -> str:
@@ -64,9 +59,21 @@ def new_container_id() -> str:
 class ProcessDriver:
     """Runs each pod as one task: init containers in order, then the regular ones side by side."""
 
-    def __init__(self, kubelet: Kubelet) -> None:
-        self.k = kubelet
-        self.table = ProcessTable(kubelet.state_dir / "kubelet-pids" if kubelet.state_dir is not None else None)
+    def __init__(
+        self,
+        node: Node,
+        writer: StatusWriter,
+        recorder: EventRecorder,
+        logs: LogStore,
+        lifecycle: PodLifecycle,
+        state_dir: Path | None = None,
+    ) -> None:
+        self.node = node
+        self.writer = writer
+        self.recorder = recorder
+        self.logs = logs
+        self.lifecycle = lifecycle
+        self.table = ProcessTable(state_dir / "kubelet-pids" if state_dir is not None else None)
 
     # ---- driver interface -------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -90,7 +97,7 @@ class ProcessDriver:
             ps.wake.set()
         if first:
             for name, proc in list(ps.procs.items()):
-                self.k.recorder.killing(ps, name, ps.container(name))
+                self.recorder.killing(ps, name, ps.container(name))
                 signal_main(proc, signal.SIGTERM)
             ps.terminator = loop.create_task(self._finish_termination(ps))
         kill_at = loop.time() + grace
@@ -116,7 +123,7 @@ class ProcessDriver:
         self._kill_groups(ps)
 
     def _stopping(self, ps: PodState) -> bool:
-        return ps.terminating or ps.gone or self.k.stopped
+        return ps.terminating or ps.gone or self.node.stopped
 
     async def _finish_termination(self, ps: PodState) -> None:
         if ps.task is not None and not ps.task.done():
@@ -124,9 +131,9 @@ class ProcessDriver:
         if ps.kill_handle is not None:
             ps.kill_handle.cancel()
             ps.kill_handle = None
-        if ps.gone or self.k.stopped:
+        if ps.gone or self.node.stopped:
             return
-        self.k.tear_down(ps)
+        self.lifecycle.tear_down(ps)
 
     async def _run_pod(self, ps: PodState) -> None:
         try:
@@ -143,12 +150,12 @@ class ProcessDriver:
                     if isinstance(r, BaseException):
                         raise r
             if not self._stopping(ps):
-                self.k.writer.write(ps)
+                self.writer.write(ps)
         except asyncio.CancelledError:
             raise
         except Exception as e:
             log.exception("kubelet: pod %s/%s failed", ps.namespace, ps.name)
-            self.k.fail_pod(ps, f"podherd local kubelet: internal error while running this pod: {e}")
+            self.lifecycle.fail_pod(ps, f"podherd local kubelet: internal error while running this pod: {e}")
         finally:
             self._kill_groups(ps)
 
@@ -171,8 +178,8 @@ class ProcessDriver:
             step = ps.backoff_steps.get(c.name, 0)
             ps.backoff_steps[c.name] = step + 1
             delay = backoff_delay(step)
-            enter_back_off(self.k.recorder, ps, c, delay)
-            self.k.writer.mark_dirty(ps)
+            enter_back_off(self.recorder, ps, c, delay)
+            self.writer.mark_dirty(ps)
             assert ps.wake is not None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ps.wake.wait(), delay)
@@ -184,15 +191,15 @@ class ProcessDriver:
 
     def _start_failed(self, ps: PodState, c: ks.Container, message: str) -> int:
         c.started_at = NEVER_STARTED
-        c.set_terminated(128, ks.START_ERROR, self.k.now(), message)
-        self.k.recorder.emit(ps, "Failed", f"Error: {message}", type_="Warning", container=c)
-        self.k.writer.mark_dirty(ps)
+        c.set_terminated(128, ks.START_ERROR, self.node.now(), message)
+        self.recorder.emit(ps, "Failed", f"Error: {message}", type_="Warning", container=c)
+        self.writer.mark_dirty(ps)
         return 128
 
     async def _run_once(self, ps: PodState, c: ks.Container) -> int | None:
         """Start one instance of the container and wait for it. Its exit code, or None if it cannot be created."""
         spec_c = self._spec_of(ps, c)
-        pod = self.k.current(ps)
+        pod = self.node.current(ps)
         if pod is None:
             return None
         ps.sandbox_up()
@@ -200,19 +207,19 @@ class ProcessDriver:
         if not image or not is_valid_image_reference(image):
             msg = ks.invalid_image_message(image)
             c.set_waiting(ks.INVALID_IMAGE_NAME, msg)
-            self.k.recorder.emit(ps, "InspectFailed", msg, type_="Warning", container=c)
-            self.k.recorder.emit(ps, "Failed", "Error: InvalidImageName", type_="Warning", container=c)
-            self.k.writer.mark_dirty(ps)
+            self.recorder.emit(ps, "InspectFailed", msg, type_="Warning", container=c)
+            self.recorder.emit(ps, "Failed", "Error: InvalidImageName", type_="Warning", container=c)
+            self.writer.mark_dirty(ps)
             return None
         try:
             env = container_env(pod, spec_c)
         except ConfigError as e:
             c.set_waiting("CreateContainerConfigError", str(e))
-            self.k.recorder.emit(ps, "Failed", f"Error: {e}", type_="Warning", container=c)
-            self.k.writer.mark_dirty(ps)
+            self.recorder.emit(ps, "Failed", f"Error: {e}", type_="Warning", container=c)
+            self.writer.mark_dirty(ps)
             return None
         argv = [expand(a, env) for a in [*(spec_c.get("command") or []), *(spec_c.get("args") or [])]]
-        self.k.recorder.pulled(ps, c)
+        self.recorder.pulled(ps, c)
         c.container_id = new_container_id()
         if not argv:
             return self._start_failed(
@@ -221,7 +228,7 @@ class ProcessDriver:
                 "podherd local kubelet: the container has neither command nor args, and the image's entrypoint is "
                 "unknown because images are not pulled",
             )
-        self.k.recorder.created(ps, c)
+        self.recorder.created(ps, c)
         cwd = spec_c.get("workingDir") or None
         if cwd is not None and not os.path.isdir(cwd):
             why = "not a directory" if os.path.exists(cwd) else "no such file or directory"
@@ -243,15 +250,15 @@ class ProcessDriver:
         proc = child.proc
         ps.procs[c.name] = proc
         ps.ever_started = True
-        if ps.gone or self.k.stopped or (ps.terminating and ps.kill_handle is None):
+        if ps.gone or self.node.stopped or (ps.terminating and ps.kill_handle is None):
             signal_group(proc.pid, signal.SIGKILL)  # started while the pod was removed / past its grace
         elif ps.terminating:
             signal_main(proc, signal.SIGTERM)
         if not ps.gone:
-            self.k.logs.open(ps.namespace, ps.name, c.name)
-        c.set_running(self.k.now(), c.container_id)
-        self.k.writer.mark_dirty(ps)
-        self.k.recorder.started(ps, c)
+            self.logs.open(ps.namespace, ps.name, c.name)
+        c.set_running(self.node.now(), c.container_id)
+        self.writer.mark_dirty(ps)
+        self.recorder.started(ps, c)
         reader = asyncio.ensure_future(self._pump(ps, c, proc))
         try:
             await child.exited
@@ -264,11 +271,11 @@ class ProcessDriver:
             ps.procs.pop(c.name, None)
             self.table.release(child)
             if not ps.gone:
-                self.k.logs.close(ps.namespace, ps.name, c.name)
+                self.logs.close(ps.namespace, ps.name, c.name)
         rc = child.returncode()
         code = ks.signal_exit_code(rc if rc is not None else -signal.SIGKILL)
-        c.set_terminated(code, ks.exit_reason(code), self.k.now())
-        self.k.writer.mark_dirty(ps)
+        c.set_terminated(code, ks.exit_reason(code), self.node.now())
+        self.writer.mark_dirty(ps)
         return code
 
     async def _pump(self, ps: PodState, c: ks.Container, proc: asyncio.subprocess.Process) -> None:
@@ -278,4 +285,4 @@ class ProcessDriver:
             if not chunk:
                 return
             if not ps.gone:
-                self.k.logs.append(ps.namespace, ps.name, c.name, chunk)
+                self.logs.append(ps.namespace, ps.name, c.name, chunk)

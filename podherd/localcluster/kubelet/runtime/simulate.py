@@ -21,14 +21,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from podherd.localcluster.kubelet.driver import PodLifecycle
+from podherd.localcluster.kubelet.events import EventRecorder
+from podherd.localcluster.kubelet.node import Node
 from podherd.localcluster.kubelet.restart import backoff_delay, enter_back_off, should_restart
+from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
-
-if TYPE_CHECKING:
-    from podherd.localcluster.kubelet.core import Kubelet
-    from podherd.localcluster.kubelet.state import PodState
+from podherd.localcluster.kubelet.status.writer import StatusWriter
 
 DURATION = "podherd.io/simulate-duration"
 EXIT_CODE = "podherd.io/simulate-exit-code"
@@ -96,8 +97,11 @@ def _cancel_timer(ps: PodState) -> None:
 class SimulateDriver:
     """Drives every pod with one timer at a time; counts the containers in a simulated run."""
 
-    def __init__(self, kubelet: Kubelet) -> None:
-        self.k = kubelet
+    def __init__(self, node: Node, writer: StatusWriter, recorder: EventRecorder, lifecycle: PodLifecycle) -> None:
+        self.node = node
+        self.writer = writer
+        self.recorder = recorder
+        self.lifecycle = lifecycle
         self.running = 0  # containers in a simulated run
 
     def on_start(self) -> None:
@@ -117,7 +121,7 @@ class SimulateDriver:
         if ps.sim.waiting_reason:
             return  # stays Pending
         loop = asyncio.get_running_loop()
-        ps.timer = loop.call_soon(self.k._guarded, self._run, ps)
+        ps.timer = loop.call_soon(self.lifecycle.guarded, self._run, ps)
 
     def running_count(self) -> int:
         return self.running
@@ -129,9 +133,9 @@ class SimulateDriver:
 
     def _run(self, ps: PodState) -> None:
         ps.timer = None
-        if ps.gone or ps.terminating or self.k.stopped:
+        if ps.gone or ps.terminating or self.node.stopped:
             return
-        now = self.k.now()
+        now = self.node.now()
         if not ps.ever_started:
             for c in ps.init:
                 c.set_running(now, _container_id())
@@ -141,20 +145,20 @@ class SimulateDriver:
         ps.sandbox_up()
         ps.ever_started = True
         self._set_running(ps, True)
-        self.k.writer.write(ps)
-        if self.k.events_enabled:
+        self.writer.write(ps)
+        if self.recorder.enabled:
             for c in ps.main:
-                self.k.recorder.pulled(ps, c)
-                self.k.recorder.created(ps, c)
-                self.k.recorder.started(ps, c)
+                self.recorder.pulled(ps, c)
+                self.recorder.created(ps, c)
+                self.recorder.started(ps, c)
         loop = asyncio.get_running_loop()
-        ps.timer = loop.call_later(ps.sim.duration, self.k._guarded, self._exit, ps)
+        ps.timer = loop.call_later(ps.sim.duration, self.lifecycle.guarded, self._exit, ps)
 
     def _exit(self, ps: PodState) -> None:
         ps.timer = None
-        if ps.gone or ps.terminating or self.k.stopped:
+        if ps.gone or ps.terminating or self.node.stopped:
             return
-        now = self.k.now()
+        now = self.node.now()
         code = ps.sim.exit_code
         for c in ps.main:
             c.set_terminated(code, ks.exit_reason(code), now)
@@ -163,14 +167,14 @@ class SimulateDriver:
             delay = backoff_delay(ps.sim.restarts)
             ps.sim.restarts += 1
             for c in ps.main:
-                enter_back_off(self.k.recorder, ps, c, delay)
-            self.k.writer.write(ps)
+                enter_back_off(self.recorder, ps, c, delay)
+            self.writer.write(ps)
             loop = asyncio.get_running_loop()
-            ps.timer = loop.call_later(delay, self.k._guarded, self._run, ps)
+            ps.timer = loop.call_later(delay, self.lifecycle.guarded, self._run, ps)
             return
-        self.k.writer.write(ps)
+        self.writer.write(ps)
         if ps.delete_requested:
-            self.k.remove(ps)
+            self.lifecycle.remove(ps)
 
     def terminate(self, ps: PodState, grace: float) -> None:
         """Stop at once: running containers exit 143 (SIGTERM honoured), then the terminal write (and removal)."""
@@ -179,13 +183,13 @@ class SimulateDriver:
         ps.terminating = True
         _cancel_timer(ps)
         if ps.sim is not None and ps.sim.running:
-            now = self.k.now()
+            now = self.node.now()
             for c in ps.main:
                 if c.state == ks.RUNNING:
-                    self.k.recorder.killing(ps, c.name, c)
+                    self.recorder.killing(ps, c.name, c)
                     c.set_terminated(SIGTERM_EXIT, "Error", now)
             self._set_running(ps, False)
-        self.k.tear_down(ps)
+        self.lifecycle.tear_down(ps)
 
     def forget(self, ps: PodState) -> None:
         _cancel_timer(ps)

@@ -9,15 +9,13 @@ an unchanged status is not written again.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from podherd.localcluster.kubelet.state import HOST_IP
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.node import Node
+from podherd.localcluster.kubelet.state import HOST_IP, PodState
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
-
-if TYPE_CHECKING:
-    from podherd.localcluster.kubelet.core import Kubelet
-    from podherd.localcluster.kubelet.state import PodState
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +52,17 @@ def build_status(ps: PodState, old: dict[str, Any], now: str) -> dict[str, Any]:
 
 
 class StatusWriter:
-    """Puts the status built from the records into the store, for one kubelet."""
+    """Puts the status built from the records into the store, for the pods of one node."""
 
-    def __init__(self, kubelet: Kubelet) -> None:
-        self.k = kubelet
+    def __init__(self, node: Node) -> None:
+        self.node = node
 
     def mark_dirty(self, ps: PodState) -> None:
         """Write the status soon; changes made in the same loop iteration share one write."""
-        if ps.flush_pending or ps.gone or self.k.loop is None:
+        if ps.flush_pending or ps.gone or self.node.loop is None:
             return
         ps.flush_pending = True
-        self.k.loop.call_soon(self._flush, ps)
+        self.node.loop.call_soon(self._flush, ps)
 
     def _flush(self, ps: PodState) -> None:
         ps.flush_pending = False
@@ -79,18 +77,18 @@ class StatusWriter:
         new["status"] = status
         spec = pod.get("spec")
         if bind and isinstance(spec, dict) and not spec.get("nodeName"):
-            new["spec"] = {**spec, "nodeName": self.k.node_name}
-        self.k.store.update("pods", ps.key, new)
+            new["spec"] = {**spec, "nodeName": self.node.name}
+        self.node.store.update(PODS.plural, ps.key, new)
 
     def write(self, ps: PodState, bind: bool = False) -> bool:
         """Write the status built from the kubelet's records (and the binding, if asked). False if the pod is gone."""
-        if self.k.stopped:
+        if self.node.stopped:
             return False
-        pod = self.k.current(ps)
+        pod = self.node.current(ps)
         if pod is None:
             return False
         old = pod.get("status") if isinstance(pod.get("status"), dict) else {}
-        status = build_status(ps, old, self.k.now())
+        status = build_status(ps, old, self.node.now())
         if status["phase"] in kp.TERMINAL_PHASES and not ps.terminal:
             ps.terminal = True
             ps.cancel_deadline()
@@ -102,7 +100,7 @@ class StatusWriter:
 
     def write_bare_failure(self, ps: PodState, message: str, bind: bool) -> None:
         """The last resort when the full status cannot be built: phase Failed, the reason and message only."""
-        pod = self.k.current(ps)
+        pod = self.node.current(ps)
         if pod is None:
             return
         old = pod.get("status") if isinstance(pod.get("status"), dict) else {}
