@@ -52,6 +52,7 @@ from podherd.labels import PODHERD_SCHEME
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.kubelet.status import build as ks
+from podherd.localcluster.kubelet.status import phase as kp
 from podherd.podspec import PodRequest, build_pod
 
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)
@@ -94,12 +95,12 @@ def kubelet_status(pod: dict[str, Any], phase: str, now: str, i: int) -> dict[st
     """The status the local kubelet would have written for a pod in `phase`."""
     c = ks.Container(name=pod["spec"]["containers"][0]["name"], image=pod["spec"]["containers"][0]["image"])
     c.set_running(now, f"containerd://{i:064x}")
-    if phase != ks.RUNNING_PHASE:
-        code = 0 if phase == ks.SUCCEEDED else 1
+    if phase != kp.RUNNING_PHASE:
+        code = 0 if phase == kp.SUCCEEDED else 1
         c.set_terminated(code, ks.exit_reason(code), now)
     statuses = [ks.container_status(c)]
-    running = phase == ks.RUNNING_PHASE
-    conditions = ks.pod_conditions(pod["spec"], phase, [], statuses, running, now)
+    running = phase == kp.RUNNING_PHASE
+    conditions = kp.pod_conditions(pod["spec"], phase, [], statuses, running, now)
     return ks.pod_status(
         phase=phase, conditions=conditions, host_ip="127.0.0.1", pod_ip=f"10.1.{i // 250 % 256}.{i % 250 + 1}",
         start_time=now, init_statuses=[], statuses=statuses, qos_class="Burstable",

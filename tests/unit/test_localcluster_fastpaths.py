@@ -23,9 +23,9 @@ from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.registry.deletion import Deleter
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.storage.store import Event, Store, transition
-from podherd.localcluster.validation import pods as podvalidation
+from podherd.localcluster.validation import podupdate as podvalidation
 from podherd.localcluster.validation.defaults import default_pod, json_copy
-from podherd.localcluster.validation.pods import validate_pod_update
+from podherd.localcluster.validation.podupdate import validate_pod_update
 
 
 def body() -> dict[str, Any]:

@@ -19,7 +19,8 @@ from podherd.localcluster.patch.apply import (
     apply_patch,
     normalize_patch_type,
 )
-from podherd.localcluster.patch.strategic import ITEM, Schema, strategic_merge
+from podherd.localcluster.patch.schema import ITEM, Schema
+from podherd.localcluster.patch.strategic import strategic_merge
 
 REJECTED = {
     "kind": "Status",

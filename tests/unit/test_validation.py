@@ -19,7 +19,8 @@ from podherd.localcluster.validation.names import (
     validate_label_value,
 )
 from podherd.localcluster.validation.objects import validate_event, validate_lease, validate_namespace
-from podherd.localcluster.validation.pods import POD_UPDATE_FORBIDDEN, validate_pod, validate_pod_update
+from podherd.localcluster.validation.pods import validate_pod
+from podherd.localcluster.validation.podupdate import POD_UPDATE_FORBIDDEN, validate_pod_update
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "

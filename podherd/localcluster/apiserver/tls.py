@@ -43,39 +43,38 @@ def _write_private(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def make_serving_certs(directory: Path, host: str = "127.0.0.1", days: int = 365) -> ServingCerts:
-    """Create a CA and a server certificate for `host` (plus localhost/127.0.0.1) in `directory`."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podherd-local-ca")])
-    ca_cert = (
+def _make_ca(now: dt.datetime, days: int) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-signed CA that may sign server certificates only (path length 0)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podherd-local-ca")])
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
+    return key, cert
+
+
+def _subject_names(host: str) -> list[x509.GeneralName]:
+    """localhost and 127.0.0.1, plus `host` (an IP or a DNS name) when it is another one."""
     names: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     try:
         ip = ipaddress.ip_address(host)
@@ -84,15 +83,25 @@ def make_serving_certs(directory: Path, host: str = "127.0.0.1", days: int = 365
     except ValueError:
         if host != "localhost":
             names.append(x509.DNSName(host))
+    return names
+
+
+def make_serving_certs(directory: Path, host: str = "127.0.0.1", days: int = 365) -> ServingCerts:
+    """Create a CA and a server certificate for `host` (plus localhost/127.0.0.1) in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)
+    now = dt.datetime.now(dt.UTC)
+    ca_key, ca_cert = _make_ca(now, days)
+    key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podherd-local-apiserver")]))
-        .issuer_name(ca_name)
+        .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectAlternativeName(_subject_names(host)), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())

@@ -50,6 +50,7 @@ from podherd.localcluster.kubelet.runtime.process import ProcessDriver
 from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
 from podherd.localcluster.kubelet.state import PodState, grace_or_default, int_or_none
 from podherd.localcluster.kubelet.status import build as ks
+from podherd.localcluster.kubelet.status import phase as kp
 from podherd.localcluster.kubelet.status.writer import StatusWriter
 from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
 from podherd.localcluster.registry.store import Api
@@ -158,7 +159,7 @@ class Kubelet:
         if not node and spec.get("schedulingGates"):
             return False  # the scheduler does not bind a gated pod
         phase = (pod.get("status") or {}).get("phase")
-        return node in ("", self.node_name) and phase not in ks.TERMINAL_PHASES
+        return node in ("", self.node_name) and phase not in kp.TERMINAL_PHASES
 
     # ---- store listener (synchronous, inside a write: never writes) -----------------------------
     def _on_event(self, ev: Event) -> None:

@@ -130,4 +130,3 @@ class PodState:
             if h is not None:
                 h.cancel()
         self.deadline_handle = self.timer = self.kill_handle = None
-

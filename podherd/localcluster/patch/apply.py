@@ -23,7 +23,8 @@ from jsonpointer import JsonPointerException
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError
-from podherd.localcluster.patch.strategic import rejected, schema_for, strategic_merge
+from podherd.localcluster.patch.schema import schema_for
+from podherd.localcluster.patch.strategic import rejected, strategic_merge
 from podherd.localcluster.validation.defaults import json_copy
 
 JSON_PATCH: Final = "application/json-patch+json"

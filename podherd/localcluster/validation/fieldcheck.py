@@ -110,6 +110,11 @@ def type_invalid(path: str, value: Any, expected: str) -> Cause:
     )
 
 
+def inclusive_range(lo: int, hi: int) -> str:
+    """validation.InclusiveRangeError's detail."""
+    return f"must be between {lo} and {hi}, inclusive"
+
+
 # ---- typed access: a wrong JSON type is a cause, never an exception ---------------------------------
 
 

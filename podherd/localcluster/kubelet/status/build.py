@@ -13,7 +13,7 @@ anything written against a real cluster) see what they would see there:
   ContainerState*), with the same omissions (``exitCode`` never).
 
 The phase and the conditions are read back from the container status JSON in
-:mod:`kubelet_phase`; its names are re-exported here for callers of this module.
+:mod:`status.phase`, whose container-state names this module uses.
 """
 
 from __future__ import annotations
@@ -22,21 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Re-exported: callers read the whole status vocabulary as ``kubelet_status.*``.
-from podherd.localcluster.kubelet.status.phase import (  # noqa: F401
-    CONDITION_ORDER,
-    FAILED,
-    PENDING,
-    RUNNING,
-    RUNNING_PHASE,
-    SUCCEEDED,
-    TERMINAL_PHASES,
-    TERMINATED,
-    WAITING,
-    get_phase,
-    pod_conditions,
-    pod_scheduled_condition,
-)
+from podherd.localcluster.kubelet.status.phase import FAILED, RUNNING, TERMINAL_PHASES, TERMINATED, WAITING
 
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"

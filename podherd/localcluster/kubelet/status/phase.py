@@ -12,6 +12,7 @@ against any status a real cluster shows:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 # The keys of a ContainerState (and the kubelet records' state names).
@@ -63,6 +64,53 @@ def has_any_regular_container_started(spec: Mapping[str, Any], statuses: Sequenc
 
 
 # ---- phase (kubelet_pods.go getPhase) -----------------------------------------------------------
+def _init_counts(spec: Mapping[str, Any], init_statuses: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """(pending, failed) init containers, as getPhase counts them."""
+    by = _by_name(init_statuses)
+    pending = failed = 0
+    for name in _names(spec.get("initContainers")):
+        s = by.get(name)
+        kind, st = _state(s) if s is not None else ("", {})
+        if kind == TERMINATED:
+            failed += st.get("exitCode", 0) != 0
+        elif kind == WAITING and s is not None and (last := _last_terminated(s)) is not None:
+            failed += last.get("exitCode", 0) != 0
+        else:  # no status, running, waiting for a first run, or an unknown state
+            pending += 1
+    return pending, failed
+
+
+@dataclass(slots=True)
+class _MainCounts:
+    unknown: int = 0
+    running: int = 0
+    waiting: int = 0
+    stopped: int = 0
+    succeeded: int = 0
+
+
+def _main_counts(spec: Mapping[str, Any], statuses: Sequence[Mapping[str, Any]]) -> _MainCounts:
+    """The regular containers by state, as getPhase counts them (a restarting one counts as stopped)."""
+    by = _by_name(statuses)
+    n = _MainCounts()
+    for name in _names(spec.get("containers")):
+        s = by.get(name)
+        kind, st = _state(s) if s is not None else ("", {})
+        if kind == RUNNING:
+            n.running += 1
+        elif kind == TERMINATED:
+            n.stopped += 1
+            n.succeeded += st.get("exitCode", 0) == 0
+        elif kind == WAITING and s is not None:
+            if _last_terminated(s) is not None:
+                n.stopped += 1
+            else:
+                n.waiting += 1
+        else:
+            n.unknown += 1
+    return n
+
+
 def get_phase(
     spec: Mapping[str, Any],
     init_statuses: Sequence[Mapping[str, Any]],
@@ -71,64 +119,21 @@ def get_phase(
 ) -> str:
     """The pod phase from its container statuses, exactly as the kubelet's getPhase computes it."""
     policy = spec.get("restartPolicy") or "Always"
-    init_by = _by_name(init_statuses)
-    by = _by_name(statuses)
-    pending_init = failed_init = 0
-    for name in _names(spec.get("initContainers")):
-        s = init_by.get(name)
-        if s is None:
-            pending_init += 1
-            continue
-        kind, st = _state(s)
-        if kind == RUNNING:
-            pending_init += 1
-        elif kind == TERMINATED:
-            if st.get("exitCode", 0) != 0:
-                failed_init += 1
-        elif kind == WAITING:
-            last = _last_terminated(s)
-            if last is not None:
-                if last.get("exitCode", 0) != 0:
-                    failed_init += 1
-            else:
-                pending_init += 1
-        else:
-            pending_init += 1
-
-    unknown = running = waiting = stopped = succeeded = 0
-    for name in _names(spec.get("containers")):
-        s = by.get(name)
-        if s is None:
-            unknown += 1
-            continue
-        kind, st = _state(s)
-        if kind == RUNNING:
-            running += 1
-        elif kind == TERMINATED:
-            stopped += 1
-            if st.get("exitCode", 0) == 0:
-                succeeded += 1
-        elif kind == WAITING:
-            if _last_terminated(s) is not None:
-                stopped += 1
-            else:
-                waiting += 1
-        else:
-            unknown += 1
-
+    pending_init, failed_init = _init_counts(spec, init_statuses)
+    n = _main_counts(spec, statuses)
     if failed_init > 0 and policy == "Never":
         return FAILED
     all_statuses = [*statuses, *init_statuses]
-    if (pending_init > 0 and not has_any_regular_container_started(spec, all_statuses)) or waiting > 0:
+    if (pending_init > 0 and not has_any_regular_container_started(spec, all_statuses)) or n.waiting > 0:
         return PENDING
-    if running > 0 and unknown == 0:
+    if n.running > 0 and n.unknown == 0:
         return RUNNING_PHASE
-    if running == 0 and stopped > 0 and unknown == 0:
+    if n.running == 0 and n.stopped > 0 and n.unknown == 0:
         if pod_is_terminal:
-            return SUCCEEDED if stopped == succeeded else FAILED
+            return SUCCEEDED if n.stopped == n.succeeded else FAILED
         if policy == "Always":
             return RUNNING_PHASE
-        if stopped == succeeded:
+        if n.stopped == n.succeeded:
             return SUCCEEDED
         if policy == "Never":
             return FAILED

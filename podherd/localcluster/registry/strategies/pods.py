@@ -18,7 +18,8 @@ from podherd.localcluster.registry.strategies.base import (
     json_object,
 )
 from podherd.localcluster.validation.defaults import default_pod
-from podherd.localcluster.validation.pods import validate_pod, validate_pod_update
+from podherd.localcluster.validation.pods import validate_pod
+from podherd.localcluster.validation.podupdate import validate_pod_update
 
 # Field-label conversion funcs registered in k/k pkg/apis/core/v1/conversion.go.
 POD_FIELD_LABELS = META_FIELDS | {
