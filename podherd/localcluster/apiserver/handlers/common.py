@@ -30,6 +30,16 @@ def json_response(obj: Any, status: int = 200) -> web.Response:
     return web.Response(body=dumps(obj), status=status, content_type=JSON)
 
 
+def streaming_response(content_type: str) -> web.StreamResponse:
+    """A 200 whose body is written as it comes (watch, log follow), with no Content-Length.
+
+    Chunking is not forced: aiohttp chunks it over HTTP/1.1, and over HTTP/1.0 (which has no
+    chunked encoding) writes the body as is and closes the connection at the end, as Go's
+    net/http does for kube-apiserver. Forcing it made HTTP/1.0 watches fail with a 500.
+    """
+    return web.StreamResponse(status=200, headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+
 def as_served(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     """A single object as served: with its kind and apiVersion first."""
     return {"kind": rtype.kind, "apiVersion": rtype.api_version, **obj}

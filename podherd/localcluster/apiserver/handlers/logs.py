@@ -8,6 +8,7 @@ from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.handlers.common import streaming_response
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.registry.store import Api
 
@@ -66,8 +67,7 @@ class LogHandler:
         tail_lines = _tail_lines(q)
         if q.get("follow", "").lower() not in ("1", "true"):
             return web.Response(body=self.logs.read(ns, name, container, tail_lines), content_type="text/plain")
-        resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
-        resp.enable_chunked_encoding()
+        resp = streaming_response("text/plain")
         await resp.prepare(request)
         try:
             async for chunk in self.logs.follow(ns, name, container, tail_lines):

@@ -2,7 +2,9 @@
 
 `WatchHandler.serve` opens a watcher on the store (`_open_watch`: a too-old resourceVersion gets one
 ERROR line), then a `_WatchStream` alternates `_next_batch` (wait for events, sending bookmarks while
-idle) and `_write_batch` until the timeout, a CLOSE from the store, or the client leaving.
+idle) and `_write_batch` until the timeout, a CLOSE from the store, or the client leaving. Over
+HTTP/1.1 the stream is chunked; over HTTP/1.0, which has no chunking, it is sent as is and the
+connection closes at its end, as Go's net/http (so kube-apiserver) does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import ResourceType
-from podherd.localcluster.apiserver.handlers.common import JSON, WATCH_STARTED, as_served, dumps, now, output_format
+from podherd.localcluster.apiserver.handlers.common import (
+    JSON,
+    WATCH_STARTED,
+    as_served,
+    dumps,
+    now,
+    output_format,
+    streaming_response,
+)
 from podherd.localcluster.apiserver.tables import table, to_partial_metadata
 from podherd.localcluster.registry.listing import ListOptions, matcher, parse_list_options
 from podherd.localcluster.storage.store import Store, TooOld, Watcher, WatchItem
@@ -134,8 +144,7 @@ class WatchHandler:
     async def serve(self, request: web.Request, rtype: ResourceType, namespace: str | None) -> web.StreamResponse:
         q = dict(request.query)
         opts = parse_list_options(q, rtype, watch=True)
-        resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache"})
-        resp.enable_chunked_encoding()
+        resp = streaming_response(JSON)
         watcher = await self._open_watch(request, resp, rtype, namespace if rtype.namespaced else None, opts)
         if watcher is None:
             return resp
