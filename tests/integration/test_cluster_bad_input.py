@@ -98,3 +98,95 @@ def test_watch_over_http_1_0_streams_unchunked_and_closes(cluster: LocalCluster,
 def test_watch_over_http_1_1_is_still_chunked(cluster: LocalCluster) -> None:
     status, headers, _ = raw(cluster, request(cluster, "GET", "/api/v1/namespaces?watch=1&timeoutSeconds=1"))
     assert status.startswith("HTTP/1.1 200") and headers["transfer-encoding"] == "chunked"
+
+
+# ---- 2. /status writes with mistyped fields ----------------------------------------------------------
+
+
+TYPE, VALUE = "FieldValueTypeInvalid", "FieldValueInvalid"
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "reason", "message"),
+    [
+        (
+            {"status": {"phase": 5}},
+            "status.phase",
+            TYPE,
+            'Invalid value: "integer": status.phase in body must be of type string: "integer"',
+        ),
+        (
+            {"status": {"containerStatuses": [{"name": "c", "restartCount": "many"}]}},
+            "status.containerStatuses[0].restartCount",
+            TYPE,
+            'Invalid value: "string": status.containerStatuses[0].restartCount in body must be of type integer: '
+            '"string"',
+        ),
+        (
+            {"status": {"conditions": [{"type": "Ready", "lastTransitionTime": "yesterday"}]}},
+            "status.conditions[0].lastTransitionTime",
+            VALUE,
+            'Invalid value: "yesterday": must be an RFC 3339 time, e.g. "2006-01-02T15:04:05Z"',
+        ),
+        (
+            {"status": {"containerStatuses": [{"name": "c", "state": {"terminated": {"exitCode": 2**40}}}]}},
+            "status.containerStatuses[0].state.terminated.exitCode",
+            VALUE,
+            "Invalid value: 1099511627776: must be between -2147483648 and 2147483647, inclusive",
+        ),
+        (
+            {"status": "done"},
+            "status",
+            TYPE,
+            'Invalid value: "string": status in body must be of type object: "string"',
+        ),
+    ],
+)
+def test_status_patch_with_mistyped_fields_is_422_and_changes_nothing(
+    cluster: LocalCluster, patch: dict[str, Any], field: str, reason: str, message: str
+) -> None:
+    name = "typed-" + "".join(ch if ch.isalnum() else "-" for ch in field.lower())
+    assert api(cluster, "POST", "/api/v1/namespaces/default/pods", pod_body(name))[0] == 201
+    path = f"/api/v1/namespaces/default/pods/{name}"
+    _, before = api(cluster, "GET", path)
+    code, out = api(cluster, "PATCH", path + "/status", patch, "application/merge-patch+json")
+    assert code == 422
+    assert (out["kind"], out["reason"], out["details"]["kind"], out["details"]["name"]) == (
+        "Status",
+        "Invalid",
+        "Pod",
+        name,
+    )
+    assert out["details"]["causes"] == [{"reason": reason, "message": message, "field": field}]
+    assert out["message"] == f'Pod "{name}" is invalid: {field}: {message}'
+    _, after = api(cluster, "GET", path)
+    assert after == before  # nothing written: same resourceVersion, same status
+    api(cluster, "DELETE", path)
+
+
+def test_status_put_with_a_mistyped_field_is_422_and_a_well_typed_patch_still_works(cluster: LocalCluster) -> None:
+    assert api(cluster, "POST", "/api/v1/namespaces/default/pods", pod_body("typed-put"))[0] == 201
+    path = "/api/v1/namespaces/default/pods/typed-put"
+    _, pod = api(cluster, "GET", path)
+    bad = {**pod, "status": {**pod["status"], "podIPs": [{"ip": 10}]}}
+    code, out = api(cluster, "PUT", path + "/status", bad)
+    assert (code, out["details"]["causes"][0]["field"]) == (422, "status.podIPs[0].ip")
+    code, out = api(
+        cluster, "PATCH", path + "/status", {"status": {"phase": "Running"}}, "application/merge-patch+json"
+    )
+    assert (code, out["status"]["phase"]) == (200, "Running")
+    api(cluster, "DELETE", path)
+
+
+def test_namespace_status_types_are_checked_too(cluster: LocalCluster) -> None:
+    assert api(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "typed-ns"}})[0] == 201
+    code, out = api(
+        cluster,
+        "PATCH",
+        "/api/v1/namespaces/typed-ns/status",
+        {"status": {"phase": ["Active"]}},
+        "application/merge-patch+json",
+    )
+    assert (code, out["details"]["causes"][0]["field"]) == (422, "status.phase")
+    assert api(cluster, "GET", "/api/v1/namespaces/typed-ns")[1]["status"] == {"phase": "Active"}
+    api(cluster, "DELETE", "/api/v1/namespaces/typed-ns")

@@ -247,7 +247,8 @@ class Api:
         meta["managedFields"] = old["metadata"].get("managedFields", [])
         if subresource == "status":
             out = copy.copy(old)
-            out["status"] = new.get("status", {})
+            status = new.get("status")
+            out["status"] = {} if status is None else status  # null is the zero status, serialised as {}
             return out
         out = dict(new)
         out["metadata"] = meta

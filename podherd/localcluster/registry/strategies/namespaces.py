@@ -9,6 +9,7 @@ from __future__ import annotations
 from podherd.localcluster.apimachinery.errors import Cause
 from podherd.localcluster.registry.strategies.base import JSONDict, Strategy, go_string, json_object
 from podherd.localcluster.validation.objects import validate_namespace
+from podherd.localcluster.validation.status import validate_namespace_status
 
 NAMESPACE_FIELD_LABELS = frozenset({"status.phase", "metadata.name"})
 
@@ -32,6 +33,9 @@ class NamespaceStrategy(Strategy):
 
     def validate(self, obj: JSONDict) -> list[Cause]:
         return validate_namespace(obj)
+
+    def validate_status_update(self, old: JSONDict, new: JSONDict) -> list[Cause]:
+        return validate_namespace_status(new.get("status"))
 
     def selectable_fields(self, obj: JSONDict) -> dict[str, str]:
         meta = json_object(obj, "metadata")

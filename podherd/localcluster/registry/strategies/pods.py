@@ -20,6 +20,7 @@ from podherd.localcluster.registry.strategies.base import (
 from podherd.localcluster.validation.defaults import default_pod
 from podherd.localcluster.validation.pods import validate_pod
 from podherd.localcluster.validation.podupdate import validate_pod_update
+from podherd.localcluster.validation.status import validate_pod_status
 
 # Field-label conversion funcs registered in k/k pkg/apis/core/v1/conversion.go.
 POD_FIELD_LABELS = META_FIELDS | {
@@ -50,6 +51,9 @@ class PodStrategy(Strategy):
 
     def validate_update(self, old: JSONDict, new: JSONDict) -> list[Cause]:
         return validate_pod_update(old, new)
+
+    def validate_status_update(self, old: JSONDict, new: JSONDict) -> list[Cause]:
+        return validate_pod_status(new.get("status"))
 
     def grace_period(self, obj: JSONDict, requested: int | None) -> int:
         """CheckGracefulDelete: the requested or spec grace; 0 for an unbound or terminal pod; never negative."""
