@@ -190,3 +190,36 @@ def test_namespace_status_types_are_checked_too(cluster: LocalCluster) -> None:
     assert (code, out["details"]["causes"][0]["field"]) == (422, "status.phase")
     assert api(cluster, "GET", "/api/v1/namespaces/typed-ns")[1]["status"] == {"phase": "Active"}
     api(cluster, "DELETE", "/api/v1/namespaces/typed-ns")
+
+
+# ---- 3. immortal namespaces ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["default", "kube-public", "kube-system"])
+@pytest.mark.parametrize("query", ["", "?dryRun=All"])
+def test_immortal_namespaces_cannot_be_deleted(cluster: LocalCluster, name: str, query: str) -> None:
+    code, out = api(cluster, "DELETE", f"/api/v1/namespaces/{name}{query}")
+    assert code == 403
+    assert out == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+        "reason": "Forbidden",
+        "details": {"name": name, "kind": "namespaces"},
+        "code": 403,
+    }
+    assert api(cluster, "GET", "/api/v1/namespaces/default")[1]["status"] == {"phase": "Active"}
+
+
+def test_namespaces_have_no_deletecollection(cluster: LocalCluster) -> None:
+    code, out = api(cluster, "DELETE", "/api/v1/namespaces")
+    assert (code, out["reason"]) == (405, "MethodNotAllowed")
+    assert api(cluster, "GET", "/api/v1/namespaces/default")[0] == 200
+
+
+def test_other_namespaces_still_delete(cluster: LocalCluster) -> None:
+    assert api(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "mortal"}})[0] == 201
+    code, out = api(cluster, "DELETE", "/api/v1/namespaces/mortal")
+    assert (code, out["kind"]) == (200, "Namespace")

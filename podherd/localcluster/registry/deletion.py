@@ -128,6 +128,7 @@ class Deleter:
         self.store = api.store
 
     def delete(self, rtype: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> dict[str, Any]:
+        self.api.namespaces.admit_delete(rtype, name)
         obj = self.api.get(rtype, namespace, name)
         _check_preconditions(rtype, obj, opts)
         strategy = strategy_for(rtype)

@@ -1,7 +1,9 @@
 """Namespace lifecycle: the NamespaceLifecycle admission checks and the namespace controller's termination.
 
 Admission (``plugin/pkg/admission/namespace/lifecycle``): content may be created only in a namespace
-that exists and is not terminating (404 / 403). Termination (the namespace controller): a deleted
+that exists and is not terminating (404 / 403), and the immortal namespaces (`default`,
+`kube-public`, `kube-system`) may never be deleted (403, checked before the namespace is even looked
+up, as admission runs first). Termination (the namespace controller): a deleted
 namespace turns Terminating, its content is deleted, and it disappears once nothing is left in it.
 """
 
@@ -14,6 +16,8 @@ from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import Cause
 from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType, namespaced_kinds
 from podherd.localcluster.storage.store import Store, now_rfc3339
+
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-public", "kube-system"})
 
 DeleteOne = Callable[[ResourceType, str, str], Any]  # (kind, namespace, name): a default DELETE of one object
 
@@ -35,6 +39,11 @@ class NamespaceLifecycle:
             err = errors.forbidden(resource, name, why)
             err.causes = [Cause("NamespaceTerminating", why, "metadata.namespace")]
             raise err
+
+    def admit_delete(self, rtype: ResourceType, name: str) -> None:
+        """403 Forbidden for a DELETE of an immortal namespace (dry-run included, as admission sees those too)."""
+        if rtype is NAMESPACES and name in IMMORTAL_NAMESPACES:
+            raise errors.forbidden(NAMESPACES.plural, name, "this namespace may not be deleted")
 
     def terminate(self, ns: dict[str, Any], delete_one: DeleteOne) -> dict[str, Any]:
         """Mark Terminating, delete the content; `finalize` removes the namespace once empty."""

@@ -19,6 +19,8 @@ from podherd.localcluster.registry.deletion import Deleter
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.storage.store import Store
 
+_RESOURCE_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"})
+
 
 class ResourceHandlers:
     """Serves resource requests against one store; created once per cluster."""
@@ -40,6 +42,8 @@ class ResourceHandlers:
             raise errors.unknown_path()
         if info.subresource:
             return await self._subresource(request, info)
+        if verb in _RESOURCE_VERBS and verb not in rtype.verbs:
+            raise errors.method_not_allowed()  # e.g. deletecollection of namespaces: no such route
         scope = ns if rtype.namespaced and ns else None
         if verb == "list":
             return await self.read.list(request, rtype, scope)
