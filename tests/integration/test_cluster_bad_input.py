@@ -223,3 +223,96 @@ def test_other_namespaces_still_delete(cluster: LocalCluster) -> None:
     assert api(cluster, "POST", "/api/v1/namespaces", {"metadata": {"name": "mortal"}})[0] == 201
     code, out = api(cluster, "DELETE", "/api/v1/namespaces/mortal")
     assert (code, out["kind"]) == (200, "Namespace")
+
+
+# ---- 4. oversized bodies, URLs and headers ---------------------------------------------------------------
+
+
+def padded_pod(name: str, size: int) -> bytes:
+    body = json.dumps(pod_body(name)).encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def test_a_body_over_3_mib_is_413_in_status_shape_and_creates_nothing(cluster: LocalCluster, server_log: Any) -> None:
+    extra = "Content-Type: application/json"
+    status, headers, body = raw(
+        cluster, request(cluster, "POST", "/api/v1/namespaces/default/pods", extra, body=padded_pod("huge", LIMIT + 1))
+    )
+    assert status.startswith("HTTP/1.1 413") and headers["content-type"] == "application/json"
+    assert json.loads(body) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Request entity too large: limit is 3145728",
+        "reason": "RequestEntityTooLarge",
+        "code": 413,
+    }
+    assert api(cluster, "GET", "/api/v1/namespaces/default/pods/huge")[0] == 404
+    assert no_tracebacks(server_log) == []
+
+
+def test_a_body_of_exactly_3_mib_is_accepted(cluster: LocalCluster) -> None:
+    extra = "Content-Type: application/json"
+    status, _, _ = raw(
+        cluster, request(cluster, "POST", "/api/v1/namespaces/default/pods", extra, body=padded_pod("edge", LIMIT))
+    )
+    assert status.startswith("HTTP/1.1 201")
+    api(cluster, "DELETE", "/api/v1/namespaces/default/pods/edge")
+
+
+def test_an_oversized_patch_body_is_413_too(cluster: LocalCluster) -> None:
+    extra = "Content-Type: application/merge-patch+json"
+    status, _, body = raw(
+        cluster, request(cluster, "PATCH", "/api/v1/namespaces/default", extra, body=b"{" + b" " * LIMIT + b"}")
+    )
+    assert status.startswith("HTTP/1.1 413") and json.loads(body)["reason"] == "RequestEntityTooLarge"
+
+
+@pytest.mark.parametrize(
+    "what",
+    [
+        ("GET", "/api/v1/pods?labelSelector=" + "a" * 9000, ()),
+        ("GET", "/api/v1/pods", ("X-Big: " + "a" * 9000,)),
+        ("GET", "/api/v1/pods", tuple(f"X-H{i}: 1" for i in range(200))),
+    ],
+    ids=["url", "header", "header-count"],
+)
+def test_oversized_urls_and_headers_are_431_in_status_shape(
+    cluster: LocalCluster, server_log: Any, what: tuple[str, str, tuple[str, ...]]
+) -> None:
+    method, path, extra = what
+    status, headers, body = raw(cluster, request(cluster, method, path, *extra))
+    assert status.split()[1] == "431" and headers["content-type"] == "application/json"
+    out = json.loads(body)
+    assert (out["kind"], out["status"], out["code"]) == ("Status", "Failure", 431)
+    assert "Request Header Fields Too Large" in out["message"]
+    assert no_tracebacks(server_log) == []
+    assert cluster.token not in server_log.text
+    assert api(cluster, "GET", "/api/v1/namespaces/default")[0] == 200  # and the server serves on
+
+
+# ---- 5. Content-Length: -1 -----------------------------------------------------------------------------
+
+
+def test_negative_content_length_is_400_in_status_shape_without_traceback(
+    cluster: LocalCluster, server_log: Any
+) -> None:
+    data = request(
+        cluster, "POST", "/api/v1/namespaces/default/pods", "Content-Type: application/json", "Content-Length: -1"
+    )
+    status, headers, body = raw(cluster, data + b'{"metadata":{"name":"neg"}}')
+    assert status.split()[1] == "400" and headers["content-type"] == "application/json"
+    assert json.loads(body) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "bad Content-Length: it must be a single non-negative decimal integer",
+        "reason": "BadRequest",
+        "code": 400,
+    }
+    assert no_tracebacks(server_log) == []
+    assert any("unparseable request" in r.getMessage() for r in server_log.records)
+    assert cluster.token not in server_log.text  # the rejected request's bytes are never logged
+    assert api(cluster, "GET", "/api/v1/namespaces/default/pods/neg")[0] == 404

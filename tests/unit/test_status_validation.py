@@ -1,11 +1,13 @@
-"""Pure checks behind the server's answers to bad input: /status field types."""
+"""Pure checks behind the server's answers to bad input: /status field types, and parser errors as Status."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from aiohttp.http_exceptions import BadHttpMessage, BadHttpMethod, LineTooLong
 
+from podherd.localcluster.apiserver.wire import wire_error
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
 from podherd.localcluster.validation.status import validate_namespace_status, validate_pod_status
@@ -98,3 +100,30 @@ def test_namespace_status() -> None:
         "status.phase",
         "status.conditions[0].status",
     ]
+
+
+# ---- what aiohttp's parser rejects, as a Status -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "reason"),
+    [
+        (LineTooLong(b"/api/v1/pods?x=...", 8190), 431, ""),
+        (BadHttpMessage("Too many headers received"), 431, ""),
+        (BadHttpMessage("Invalid character in Content-Length:\n\n  b'Content-Length: -1'"), 400, "BadRequest"),
+        (BadHttpMethod("\x16\x03\x01"), 400, "BadRequest"),
+        (BadHttpMessage("Bad Request"), 400, "BadRequest"),
+        (None, 500, ""),
+    ],
+)
+def test_parser_errors_map_to_go_net_http_codes(exc: BaseException | None, code: int, reason: str) -> None:
+    err = wire_error(exc, 400 if exc is not None else 500)
+    assert (err.code, err.reason) == (code, reason)
+    status = err.to_status()
+    assert status["kind"] == "Status" and status["status"] == "Failure" and status["code"] == code
+
+
+def test_parser_errors_never_echo_the_request() -> None:
+    secret = "Authorization: Bearer s3cret"
+    for exc in (LineTooLong(secret.encode(), 8190), BadHttpMessage(f"Invalid HTTP header: {secret!r}")):
+        assert "s3cret" not in wire_error(exc, 400).message

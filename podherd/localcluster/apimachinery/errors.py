@@ -145,6 +145,11 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
     )
 
 
+def request_entity_too_large(message: str) -> ApiError:
+    """413 as NewRequestEntityTooLargeError: `Request entity too large: <message>`, no details."""
+    return ApiError(413, "RequestEntityTooLarge", f"Request entity too large: {message}")
+
+
 def internal(message: str) -> ApiError:
     """A non-API error: 500 with no reason, like err.Error() from storage."""
     return ApiError(500, "", message)

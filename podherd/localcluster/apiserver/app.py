@@ -35,6 +35,25 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def status_response(error: ApiError) -> web.Response:
+    """The Status of `error`; after a 413 the connection closes, since the rest of the body is never read."""
+    resp = json_response(error.to_status(), error.code)
+    resp.headers.update(error.headers)
+    if error.code == 413:
+        resp.force_close()
+    return resp
+
+
+_REASONS = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 415: "UnsupportedMediaType"}
+
+
+def _from_http_exception(e: web.HTTPException) -> ApiError:
+    """An aiohttp HTTP error raised below the handlers, as the Status apimachinery would send."""
+    if e.status == 413:
+        return errors.request_entity_too_large(f"limit is {MAX_BODY_BYTES}")
+    return ApiError(e.status, _REASONS.get(e.status, ""), e.reason, {} if e.status in _REASONS else None)
+
+
 class ApiApp:
     """Builds the application of one cluster and holds what its middleware needs."""
 
@@ -74,11 +93,12 @@ class ApiApp:
             return resp
         except ApiError as e:
             code = e.code
-            resp = json_response(e.to_status(), e.code)
-            resp.headers.update(e.headers)
-            return resp
-        except web.HTTPException:
-            raise
+            return status_response(e)
+        except web.HTTPException as e:
+            if e.status < 400:
+                raise
+            code = e.status
+            return status_response(_from_http_exception(e))
         except (ConnectionResetError, asyncio.CancelledError):
             code = 200 if request.get(WATCH_STARTED) else 499
             raise

@@ -32,6 +32,7 @@ from podherd.localcluster.apiserver.gctuning import GC_THRESHOLDS, GC_TUNING, Gc
 from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
 from podherd.localcluster.apiserver.kubeconfig import kubeconfig_dict, write_private_yaml
 from podherd.localcluster.apiserver.tls import ServingCerts, make_serving_certs
+from podherd.localcluster.apiserver.wire import listen
 from podherd.localcluster.kubelet.core import Kubelet
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.registry.deletion import Deleter
@@ -77,6 +78,7 @@ class LocalCluster:
         self.port = self.config.port
         self.loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.request_counts: RequestCounts = {}
@@ -169,8 +171,8 @@ class LocalCluster:
             self._tls_dir = Path(tempfile.mkdtemp(prefix="podherd-tls-"))
             self.certs = make_serving_certs(self._tls_dir, self.config.host)
             ssl_context = self.certs.server_context()
-        site = web.SockSite(self._runner, sock, backlog=1024, ssl_context=ssl_context)
-        await site.start()
+        assert self._runner.server is not None
+        self._listener = await listen(self._runner.server, sock, ssl_context)
         self._spawn(self._every(1.0, self.deleter.finalize_namespaces))
         self._restart_fault_tasks()
         if self.config.kubeconfig:
@@ -189,6 +191,8 @@ class LocalCluster:
         self.handlers.drop_watches()
         if self.kubelet is not None:
             await self.kubelet.stop()
+        if self._listener is not None:
+            self._listener.close()  # stop accepting; the runner's cleanup closes open connections
         if self._runner is not None:
             await self._runner.cleanup()
         if self.audit is not None:

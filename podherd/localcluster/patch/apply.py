@@ -22,7 +22,6 @@ import yaml
 from jsonpointer import JsonPointerException
 
 from podherd.localcluster.apimachinery import errors
-from podherd.localcluster.apimachinery.errors import ApiError
 from podherd.localcluster.patch.schema import schema_for
 from podherd.localcluster.patch.strategic import rejected, strategic_merge
 from podherd.localcluster.validation.defaults import json_copy
@@ -157,11 +156,8 @@ def _check_operations(ops: Any) -> list[dict[str, Any]]:
     if not all(isinstance(op, dict) for op in ops):
         raise errors.bad_request(f"{INVALID_JSON_PATCH}: every operation must be an object")
     if len(ops) > MAX_JSON_PATCH_OPERATIONS:
-        raise ApiError(
-            413,
-            "RequestEntityTooLarge",
-            "Request entity too large: The allowed maximum operations in a JSON patch is "
-            f"{MAX_JSON_PATCH_OPERATIONS}, got {len(ops)}",
+        raise errors.request_entity_too_large(
+            f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {len(ops)}"
         )
     for index, op in enumerate(ops):
         name = op.get("op")

@@ -68,8 +68,12 @@ def output_format(accept: str) -> str:
 
 
 async def read_raw(request: web.Request) -> bytes:
-    """The request body as bytes."""
-    return await request.read()
+    """The request body as bytes; 413 in Status shape beyond the app's `client_max_size` (3 MiB, as
+    kube-apiserver's MaxRequestBodyBytes)."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise errors.request_entity_too_large(f"limit is {request.client_max_size}") from None
 
 
 async def read_body(request: web.Request) -> Any:
