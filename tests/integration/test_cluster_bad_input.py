@@ -10,13 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import ssl
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from podherd.localcluster.apiserver.audit import AuditLog
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster, http_pool
 
 LIMIT = 3 * 1024 * 1024
@@ -316,3 +320,30 @@ def test_negative_content_length_is_400_in_status_shape_without_traceback(
     assert any("unparseable request" in r.getMessage() for r in server_log.records)
     assert cluster.token not in server_log.text  # the rejected request's bytes are never logged
     assert api(cluster, "GET", "/api/v1/namespaces/default/pods/neg")[0] == 404
+
+
+# ---- 6. the audit log is private ----------------------------------------------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_audit_log_and_the_directories_the_server_creates_are_private(tmp_path: Path) -> None:
+    os.chmod(tmp_path, 0o755)
+    path = tmp_path / "new" / "deeper" / "audit.jsonl"
+    with LocalCluster(ClusterConfig(mode="none", audit_log=path, tls=False)) as c:
+        assert api(c, "GET", "/api/v1/namespaces/default")[0] == 200
+    assert path.read_text().count("\n") >= 1
+    assert mode(path) == 0o600
+    assert (mode(tmp_path / "new"), mode(tmp_path / "new" / "deeper")) == (0o700, 0o700)
+    assert mode(tmp_path) == 0o755  # a directory that already existed is left alone
+
+
+def test_an_existing_audit_log_is_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"earlier":true}\n')
+    os.chmod(path, 0o644)
+    log = AuditLog(path)
+    log.close()
+    assert mode(path) == 0o600 and path.read_text() == '{"earlier":true}\n'
