@@ -127,3 +127,29 @@ def test_parser_errors_never_echo_the_request() -> None:
     secret = "Authorization: Bearer s3cret"
     for exc in (LineTooLong(secret.encode(), 8190), BadHttpMessage(f"Invalid HTTP header: {secret!r}")):
         assert "s3cret" not in wire_error(exc, 400).message
+
+
+def test_aiohttp_http_errors_below_the_handlers_become_a_status() -> None:
+    from aiohttp import web
+
+    from podherd.localcluster.apiserver.app import from_http_exception
+
+    too_large = from_http_exception(web.HTTPRequestEntityTooLarge(max_size=3145728, actual_size=3145729))
+    assert too_large.to_status() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Request entity too large: limit is 3145728",
+        "reason": "RequestEntityTooLarge",
+        "code": 413,
+    }
+    not_found = from_http_exception(web.HTTPNotFound()).to_status()
+    assert (not_found["code"], not_found["reason"], not_found["message"]) == (404, "NotFound", "Not Found")
+    other = from_http_exception(web.HTTPRequestURITooLong()).to_status()  # no Kubernetes reason: none sent
+    assert (other["code"], "reason" in other, "details" in other, other["message"]) == (
+        414,
+        False,
+        False,
+        "Request-URI Too Long",
+    )

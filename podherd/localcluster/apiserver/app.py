@@ -47,7 +47,7 @@ def status_response(error: ApiError) -> web.Response:
 _REASONS = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 415: "UnsupportedMediaType"}
 
 
-def _from_http_exception(e: web.HTTPException) -> ApiError:
+def from_http_exception(e: web.HTTPException) -> ApiError:
     """An aiohttp HTTP error raised below the handlers, as the Status apimachinery would send."""
     if e.status == 413:
         return errors.request_entity_too_large(f"limit is {MAX_BODY_BYTES}")
@@ -98,7 +98,7 @@ class ApiApp:
             if e.status < 400:
                 raise
             code = e.status
-            return status_response(_from_http_exception(e))
+            return status_response(from_http_exception(e))
         except (ConnectionResetError, asyncio.CancelledError):
             code = 200 if request.get(WATCH_STARTED) else 499
             raise
