@@ -48,9 +48,9 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import urllib3
 
-from podherd.localcluster.listing import parse_options, run_list
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+from podherd.localcluster.registry.listing import parse_list_options, run_list
 
 NAMESPACE = "bench"
 SELECTED_OWNER = "7"
@@ -419,10 +419,10 @@ def server_side_list(cluster: LocalCluster, accept: str, profile: bool, sink: li
     async def measure() -> dict[str, float]:
         q = {"labelSelector": SELECTOR}
         t0 = time.perf_counter()
-        items, _meta = await run_list(cluster.store, PODS, NAMESPACE, parse_options(q, PODS, watch=False))
+        items, _meta = await run_list(cluster.store, PODS, NAMESPACE, parse_list_options(q, PODS, watch=False))
         t1 = time.perf_counter()
         with profiled(profile, f"list_body Accept={accept}", sink):
-            body = await cluster.handlers.list_body(PODS, NAMESPACE, q, accept, "Metadata")
+            body = await cluster.handlers.read.list_body(PODS, NAMESPACE, q, accept, "Metadata")
         t2 = time.perf_counter()
         return {"select_s": t1 - t0, "list_body_s": t2 - t1, "items": len(items), "bytes": len(body)}
 

@@ -49,9 +49,10 @@ from benchmarks.common import configuration, header, publish, pyplot, results_do
 from podherd.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
 from podherd.kube.client import KubeClient
 from podherd.labels import PODHERD_SCHEME
-from podherd.localcluster import kubelet_status as ks
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+from podherd.localcluster.kubelet.status import build as ks
+from podherd.localcluster.kubelet.status import phase as kp
 from podherd.podspec import PodRequest, build_pod
 from tests.ha.harness import peak_rss_mb
 
@@ -95,12 +96,12 @@ def kubelet_status(pod: dict[str, Any], phase: str, now: str, i: int) -> dict[st
     """The status the local kubelet would have written for a pod in `phase`."""
     c = ks.Container(name=pod["spec"]["containers"][0]["name"], image=pod["spec"]["containers"][0]["image"])
     c.set_running(now, f"containerd://{i:064x}")
-    if phase != ks.RUNNING_PHASE:
-        code = 0 if phase == ks.SUCCEEDED else 1
+    if phase != kp.RUNNING_PHASE:
+        code = 0 if phase == kp.SUCCEEDED else 1
         c.set_terminated(code, ks.exit_reason(code), now)
     statuses = [ks.container_status(c)]
-    running = phase == ks.RUNNING_PHASE
-    conditions = ks.pod_conditions(pod["spec"], phase, [], statuses, running, now)
+    running = phase == kp.RUNNING_PHASE
+    conditions = kp.pod_conditions(pod["spec"], phase, [], statuses, running, now)
     return ks.pod_status(
         phase=phase, conditions=conditions, host_ip="127.0.0.1", pod_ip=f"10.1.{i // 250 % 256}.{i % 250 + 1}",
         start_time=now, init_statuses=[], statuses=statuses, qos_class="Burstable",

@@ -55,8 +55,8 @@ from podherd.db.models import TaskAttempt
 from podherd.db.tx import read_tx
 from podherd.kube.client import KubeClient
 from podherd.labels import PODHERD_SCHEME
-from podherd.localcluster.server import ClusterConfig, LocalCluster
-from podherd.localcluster.store import Event
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+from podherd.localcluster.storage.store import Event
 from podherd.podspec import PodRequest, build_pod
 from tests.ha.harness import Harness, cpu_seconds, free_port, peak_rss_mb, sim_task
 

@@ -1,10 +1,8 @@
-"""Kubernetes label and field selectors, ported from apimachinery: the import point.
+"""The seed's label selector for completed pods of replicas that are not alive (#66400): a builder.
 
-Why a port rather than a regex: the local API server has to accept, reject and
-canonicalise exactly what a real kube-apiserver does (`pkg/labels/selector.go`,
-`pkg/fields/selector.go`). Label selectors live in `podherd.labelselector`, field
-selectors in `podherd.fieldselector`, and the shared error type and quoting in
-`podherd.selectorerrors`; import them from here.
+Core podherd only ever *builds* selectors, so this module is pure string assembly with no parser.
+The parsers and matchers (apimachinery's grammar) serve the embedded API server and live with it
+in `podherd.localcluster.selectors`.
 """
 
 from __future__ import annotations
@@ -12,26 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from podherd.fieldselector import FieldSelector, FieldTerm, parse_field_selector
 from podherd.labels import LabelScheme
-from podherd.labelselector import LabelSelector, Requirement, parse_label_selector, requirement
-from podherd.selectorerrors import SelectorError, go_quote
 
 log = logging.getLogger("podherd.selectors")
 
-__all__ = [
-    "FieldSelector",
-    "FieldTerm",
-    "LabelSelector",
-    "Requirement",
-    "SelectorError",
-    "completed_pod_selector",
-    "go_quote",
-    "parse_field_selector",
-    "parse_label_selector",
-    "requirement",
-]
-
+__all__ = ["MANY_ALIVE_WARNING", "completed_pod_selector"]
 
 MANY_ALIVE_WARNING = 64
 

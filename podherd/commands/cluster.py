@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from podherd.localcluster.faults import Faults
-from podherd.localcluster.server import ClusterConfig, LocalCluster, serve_forever
+from podherd.localcluster.apiserver.faults import Faults
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster, serve_forever
 
 app = typer.Typer(help="The embedded local Kubernetes cluster.", no_args_is_help=True)
 

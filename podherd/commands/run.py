@@ -72,7 +72,7 @@ def run(
     local_kubeconfig = Path(".podherd/kubeconfig")
     if kubeconfig is None and context is None and not cfg.kubernetes_executor.config_file:
         from podherd.kube.client import KubeClient
-        from podherd.localcluster.server import ClusterConfig, LocalCluster
+        from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 
         try:
             cluster = LocalCluster(ClusterConfig(mode=local_mode, kubeconfig=local_kubeconfig)).start()

@@ -33,7 +33,7 @@ from podherd.taskfile import parse_tasks
 from tests.ha.invariants import Lifetime, Report, check, replica_of
 
 if TYPE_CHECKING:
-    from podherd.localcluster.server import LocalCluster
+    from podherd.localcluster.apiserver.server import LocalCluster
 
 PODHERD = [sys.executable, "-m", "podherd.cli"]
 

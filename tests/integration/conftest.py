@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 
 
 @pytest.fixture(scope="session")

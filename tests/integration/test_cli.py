@@ -26,7 +26,7 @@ from podherd.db import open_database, queries
 from podherd.db.migrate import head_revision
 from podherd.db.models import Task
 from podherd.labels import PODHERD_SCHEME
-from podherd.localcluster.server import LocalCluster
+from podherd.localcluster.apiserver.server import LocalCluster
 from podherd.taskfile import TaskDef
 from tests.integration.conftest import pod_manifest
 

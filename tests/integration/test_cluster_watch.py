@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from podherd.localcluster.server import LocalCluster, http_pool
+from podherd.localcluster.apiserver.server import LocalCluster, http_pool
 from tests.integration.conftest import pod_manifest
 
 

@@ -37,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from podherd.config import load_config
 from podherd.kube.client import KubeClient, KubeSettings, load_configuration
-from podherd.localcluster.server import LocalCluster
+from podherd.localcluster.apiserver.server import LocalCluster
 from tests.ha.harness import PODHERD, Harness, base_env, sim_task
 
 pytestmark = pytest.mark.integration
@@ -671,7 +671,7 @@ def test_in_cluster_config_talks_tls_to_a_real_api_server(
     """End to end: the service-account files of a fake pod reach the local cluster over verified TLS."""
     from kubernetes.config import incluster_config
 
-    from podherd.localcluster.tls import make_serving_certs
+    from podherd.localcluster.apiserver.tls import make_serving_certs
 
     assert cluster.ca_file is not None
     (tmp_path / "token").write_text(cluster.token)

@@ -17,9 +17,9 @@ from podherd.config import Config, load_config
 from podherd.db import open_database, queries
 from podherd.db.rows import TaskRow
 from podherd.kube.client import KubeClient
-from podherd.localcluster.faults import Faults
-from podherd.localcluster.resources import LEASES
-from podherd.localcluster.server import ClusterConfig, LocalCluster
+from podherd.localcluster.apimachinery.kinds import LEASES
+from podherd.localcluster.apiserver.faults import Faults
+from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.scheduler import Replica
 from podherd.taskfile import parse_tasks
 

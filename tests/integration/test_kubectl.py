@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from podherd.localcluster.server import LocalCluster
+from podherd.localcluster.apiserver.server import LocalCluster
 from tests.integration.conftest import wait_for
 
 KUBECTL = shutil.which("kubectl")

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from podherd.localcluster.api import Api
-from podherd.localcluster.deletion import DeleteOptions, Deleter
-from podherd.localcluster.kubelet import Kubelet
-from podherd.localcluster.logs import LogStore
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.store import Event, Store
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.core import Kubelet
+from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
+from podherd.localcluster.registry.store import Api
+from podherd.localcluster.storage.store import Event, Store
 
 PY = sys.executable
 NS = "default"
@@ -582,14 +582,14 @@ async def test_simulate_on_failure_restarts(c: Cluster) -> None:
 def test_state_dir_pid_files_and_orphans_of_a_crashed_kubelet_are_killed(tmp_path: Path) -> None:
     import subprocess
 
-    from podherd.localcluster.kubelet_process import _proc_start_time
+    from podherd.localcluster.kubelet.runtime.supervisor import proc_start_time
 
     pid_dir = tmp_path / "kubelet-pids"
     pid_dir.mkdir()
     orphan = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"], start_new_session=True)
     unrelated = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
-        (pid_dir / str(orphan.pid)).write_text(f"{_proc_start_time(orphan.pid)}\ndefault/old/c\n")
+        (pid_dir / str(orphan.pid)).write_text(f"{proc_start_time(orphan.pid)}\ndefault/old/c\n")
         (pid_dir / str(unrelated.pid)).write_text("1\ndefault/stale/c\n")  # start time does not match: left alone
 
         async def main() -> None:

@@ -11,7 +11,7 @@ from podherd.db import open_database, queries
 from podherd.db.models import Job
 from podherd.ha.liveness import Liveness, ReplicaLease
 from podherd.kube.client import KubeClient
-from podherd.localcluster.server import LocalCluster
+from podherd.localcluster.apiserver.server import LocalCluster
 
 
 class Clock:

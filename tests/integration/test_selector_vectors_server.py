@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from podherd.localcluster.server import LocalCluster, http_pool
+from podherd.localcluster.apiserver.server import LocalCluster, http_pool
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "k8s"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster.defaults import (
+from podherd.localcluster.validation.defaults import (
     default_pod,
     default_pod_spec,
     default_pull_policy,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podherd.localcluster.discovery import discovery_document, is_discovery_path
+from podherd.localcluster.apiserver.discovery import discovery_document, is_discovery_path
 
 
 def test_documents() -> None:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster.errors import ApiError
-from podherd.localcluster.fields import check_field_selector, selectable_fields
-from podherd.selectors import FieldSelector, FieldTerm, parse_field_selector
+from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.registry.fields import check_field_selector, selectable_fields
+from podherd.localcluster.selectors.field import FieldSelector, FieldTerm, parse_field_selector
 
 POD: dict[str, Any] = {
     "metadata": {"name": "task-1", "namespace": "jobs", "uid": "u-1", "labels": {"app": "podherd"}},

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from podherd.localcluster.imageref import ImageRef, is_valid_image_reference, parse_image_reference
+from podherd.localcluster.validation.imageref import ImageRef, is_valid_image_reference, parse_image_reference
 
 SHA = "sha256:" + "a" * 64
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import kubelet_status as ks
+from podherd.localcluster.kubelet.status import build as ks
+from podherd.localcluster.kubelet.status import phase as kp
 
 T0 = "2025-01-01T00:00:00Z"
 T1 = "2025-01-01T00:00:05Z"
@@ -77,16 +78,16 @@ def test_get_phase(
 ) -> None:
     names = [s["name"] for s in main] or ["a"]
     init_names = [s["name"] for s in init]
-    assert ks.get_phase(spec(policy, names, init_names), init, main, terminal) == want
+    assert kp.get_phase(spec(policy, names, init_names), init, main, terminal) == want
 
 
 def test_get_phase_unknown_container_is_pending() -> None:
     # a container without any status keeps the pod Pending even when the others finished
-    assert ks.get_phase(spec("Never", ["a", "b"]), [], [terminated("a", 0)]) == "Pending"
+    assert kp.get_phase(spec("Never", ["a", "b"]), [], [terminated("a", 0)]) == "Pending"
 
 
 def test_get_phase_tolerates_junk() -> None:
-    assert ks.get_phase({"containers": "nope"}, [], [None, {"name": 3}]) == "Pending"  # type: ignore[list-item]
+    assert kp.get_phase({"containers": "nope"}, [], [None, {"name": 3}]) == "Pending"  # type: ignore[list-item]
 
 
 def conds(
@@ -97,8 +98,8 @@ def conds(
     init_names: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     names = [s["name"] for s in main]
-    out = ks.pod_conditions(spec("Never", names, init_names), phase, init, main, sandbox, T0)
-    assert [c["type"] for c in out] == list(ks.CONDITION_ORDER)
+    out = kp.pod_conditions(spec("Never", names, init_names), phase, init, main, sandbox, T0)
+    assert [c["type"] for c in out] == list(kp.CONDITION_ORDER)
     return {c["type"]: c for c in out}
 
 
@@ -152,8 +153,8 @@ def test_conditions_initializing() -> None:
 
 def test_conditions_keep_transition_time_while_status_unchanged() -> None:
     s = spec("Never", ["a"])
-    first = {c["type"]: c for c in ks.pod_conditions(s, "Pending", [], [waiting("a")], False, T0)}
-    second = ks.pod_conditions(s, "Running", [], [running("a")], True, T1, previous=first)
+    first = {c["type"]: c for c in kp.pod_conditions(s, "Pending", [], [waiting("a")], False, T0)}
+    second = kp.pod_conditions(s, "Running", [], [running("a")], True, T1, previous=first)
     by = {c["type"]: c for c in second}
     assert by["Initialized"]["lastTransitionTime"] == T0  # True both times
     assert by["Ready"]["lastTransitionTime"] == T1  # False -> True
@@ -163,8 +164,8 @@ def test_conditions_keep_transition_time_while_status_unchanged() -> None:
 
 
 def test_scheduled_condition_is_kept() -> None:
-    sched = ks.pod_scheduled_condition(T0)
-    out = ks.pod_conditions(spec("Never", ["a"]), "Running", [], [running("a")], True, T1, scheduled=sched)
+    sched = kp.pod_scheduled_condition(T0)
+    out = kp.pod_conditions(spec("Never", ["a"]), "Running", [], [running("a")], True, T1, scheduled=sched)
     assert out[-1] == {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": T0}
 
 
@@ -289,7 +290,7 @@ def test_terminate_pod_before_initialization_leaves_main_waiting() -> None:
     assert main.state == ks.WAITING and i2.state == ks.WAITING  # never attempted: left alone
     assert (i1.exit_code, i1.reason) == (143, "Error")
     s = spec("Never", ["a"], ["i1", "i2"])
-    phase = ks.get_phase(s, [ks.container_status(i1), ks.container_status(i2)], [ks.container_status(main)], True)
+    phase = kp.get_phase(s, [ks.container_status(i1), ks.container_status(i2)], [ks.container_status(main)], True)
     assert phase == "Failed"
 
 

@@ -13,18 +13,19 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import handlers as handlers_mod
-from podherd.localcluster import podvalidation
-from podherd.localcluster.api import Api
-from podherd.localcluster.defaults import default_pod, json_copy
-from podherd.localcluster.deletion import Deleter
-from podherd.localcluster.gctuning import GC_THRESHOLDS, GcTuning
-from podherd.localcluster.handlers import ResourceHandlers
-from podherd.localcluster.logs import LogStore
-from podherd.localcluster.podvalidation import validate_pod_update
-from podherd.localcluster.resources import PODS
-from podherd.localcluster.store import Event, Store, transition
-from podherd.localcluster.tables import COLUMNS, table, to_partial_metadata
+from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.apiserver.gctuning import GC_THRESHOLDS, GcTuning
+from podherd.localcluster.apiserver.handlers import watch as watch_mod
+from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
+from podherd.localcluster.apiserver.handlers.watch import encode_event
+from podherd.localcluster.apiserver.tables import COLUMNS, table, to_partial_metadata
+from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.registry.deletion import Deleter
+from podherd.localcluster.registry.store import Api
+from podherd.localcluster.storage.store import Event, Store, transition
+from podherd.localcluster.validation import podupdate as podvalidation
+from podherd.localcluster.validation.defaults import default_pod, json_copy
+from podherd.localcluster.validation.podupdate import validate_pod_update
 
 
 def body() -> dict[str, Any]:
@@ -176,17 +177,17 @@ def test_watchers_of_one_commit_share_one_encoding(
     items = [w.queue.get_nowait() for w in watchers]
     assert items[0].encoded is not None and all(i.encoded is items[0].encoded for i in items)
     calls: list[Any] = []
-    real = handlers_mod.dumps
-    monkeypatch.setattr(handlers_mod, "dumps", lambda obj: calls.append(obj) or real(obj))
-    lines = [resource_handlers._encode(PODS, i, "json", "Metadata") for i in items]
+    real = watch_mod.dumps
+    monkeypatch.setattr(watch_mod, "dumps", lambda obj: calls.append(obj) or real(obj))
+    lines = [encode_event(PODS, i, "json", "Metadata") for i in items]
     assert len(calls) == 1 and all(line is lines[0] for line in lines)
     uncached = copy.copy(items[0])
     uncached.encoded = None
-    assert resource_handlers._encode(PODS, uncached, "json", "Metadata") == lines[0]
-    partial = [resource_handlers._encode(PODS, i, "partial", "Metadata") for i in items]
+    assert encode_event(PODS, uncached, "json", "Metadata") == lines[0]
+    partial = [encode_event(PODS, i, "partial", "Metadata") for i in items]
     assert len(calls) == 3 and partial[0] != lines[0] and all(p is partial[0] for p in partial)
-    resource_handlers._encode(PODS, items[0], "table", "Metadata")
-    resource_handlers._encode(PODS, items[1], "table", "Metadata")
+    encode_event(PODS, items[0], "table", "Metadata")
+    encode_event(PODS, items[1], "table", "Metadata")
     assert len(calls) == 5  # Table rows carry ages as of now: never shared
     assert len(items[0].encoded) == 2
 
@@ -196,7 +197,7 @@ def test_the_cache_of_a_commit_is_not_kept_in_history(resource_handlers: Resourc
     w = store.watch("pods", "default", lambda _o: True, store.rv)
     store.create("pods", ("default", "p"), {"metadata": {"name": "p", "namespace": "default"}, "spec": {}})
     item = w.queue.get_nowait()
-    resource_handlers._encode(PODS, item, "json", "Metadata")
+    encode_event(PODS, item, "json", "Metadata")
     replay = store.watch("pods", "default", lambda _o: True, store.rv - 1).queue.get_nowait()
     assert replay == item and replay.encoded is None
 
@@ -236,7 +237,7 @@ def test_cluster_tunes_gc_only_while_running_and_only_when_asked(enabled: bool) 
 
     script = (
         "import gc\n"
-        "from podherd.localcluster.server import ClusterConfig, LocalCluster, GC_THRESHOLDS\n"
+        "from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster, GC_THRESHOLDS\n"
         "before = gc.get_threshold()\n"
         f"with LocalCluster(ClusterConfig(mode='none', tls=False, gc_tuning={enabled})):\n"
         "    during = gc.get_threshold()\n"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from podherd.localcluster.errors import ApiError
-from podherd.localcluster.patch import (
+from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.patch.apply import (
     APPLY_PATCH_YAML,
     JSON_PATCH,
     MERGE_PATCH,
@@ -19,7 +19,8 @@ from podherd.localcluster.patch import (
     apply_patch,
     normalize_patch_type,
 )
-from podherd.localcluster.strategic import ITEM, Schema, strategic_merge
+from podherd.localcluster.patch.schema import ITEM, Schema
+from podherd.localcluster.patch.strategic import strategic_merge
 
 REJECTED = {
     "kind": "Status",

@@ -17,7 +17,7 @@ from podherd.ha.planner import (
     sweep_selector,
 )
 from podherd.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
-from podherd.selectors import parse_label_selector
+from podherd.localcluster.selectors.label import parse_label_selector
 
 S = PODHERD_SCHEME
 

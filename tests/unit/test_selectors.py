@@ -17,16 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podherd.selectors import (
-    FieldSelector,
-    FieldTerm,
-    LabelSelector,
-    Requirement,
-    SelectorError,
-    parse_field_selector,
-    parse_label_selector,
-    requirement,
-)
+from podherd.localcluster.selectors.errors import SelectorError
+from podherd.localcluster.selectors.field import FieldSelector, FieldTerm, parse_field_selector
+from podherd.localcluster.selectors.label import LabelSelector, Requirement, parse_label_selector, requirement
 
 
 def spec_dir() -> Path:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster.errors import ApiError
-from podherd.localcluster.tables import (
+from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.apiserver.tables import (
     human_duration,
     partial_metadata_list,
     pod_status_text,

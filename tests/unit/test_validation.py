@@ -7,24 +7,20 @@ from typing import Any
 
 import pytest
 
-from podherd.localcluster import errors
-from podherd.localcluster.defaults import default_pod
-from podherd.localcluster.errors import Cause
-from podherd.localcluster.validation import (
-    POD_UPDATE_FORBIDDEN,
-    go_quote,
+from podherd.localcluster.apimachinery import errors
+from podherd.localcluster.apimachinery.errors import Cause
+from podherd.localcluster.validation.defaults import default_pod
+from podherd.localcluster.validation.fieldcheck import go_quote, parse_time
+from podherd.localcluster.validation.metadata import validate_metadata
+from podherd.localcluster.validation.names import (
     is_dns1123_label,
     is_dns1123_subdomain,
-    parse_time,
-    validate_event,
     validate_label_key,
     validate_label_value,
-    validate_lease,
-    validate_metadata,
-    validate_namespace,
-    validate_pod,
-    validate_pod_update,
 )
+from podherd.localcluster.validation.objects import validate_event, validate_lease, validate_namespace
+from podherd.localcluster.validation.pods import validate_pod
+from podherd.localcluster.validation.podupdate import POD_UPDATE_FORBIDDEN, validate_pod_update
 
 SUBDOMAIN_MSG = (
     "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "

@@ -1,0 +1,6 @@
+"""The shared vocabulary, below every other layer: the kinds served (`kinds`) and Status errors (`errors`).
+
+Why a package of its own rather than part of `apiserver`: storage aside, every layer raises
+`ApiError`s and names kinds, so if they lived with the server, validation and the registry would
+import upward. Kubernetes keeps them in apimachinery for the same reason.
+"""

@@ -1,0 +1,145 @@
+"""Discovery: the version, API group and resource documents (and a minimal OpenAPI v3) kubectl needs (API.md §9).
+
+Pure: each document is built from the kinds in `apimachinery.kinds`; `discovery_document` picks the
+one a GET path asks for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podherd import __version__
+from podherd.localcluster.apimachinery.kinds import RESOURCES, ResourceType
+
+
+def version_info() -> dict[str, str]:
+    return {
+        "major": "1",
+        "minor": "32",
+        "gitVersion": "v1.32.0-podherd." + __version__,
+        "gitCommit": "podherd",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.23.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
+
+
+def api_versions(server_address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
+
+
+def _resource_entry(r: ResourceType) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": r.plural,
+        "singularName": r.singular,
+        "namespaced": r.namespaced,
+        "kind": r.kind,
+        "verbs": list(r.verbs),
+    }
+    if r.short_names:
+        entry["shortNames"] = list(r.short_names)
+    if r.categories:
+        entry["categories"] = list(r.categories)
+    return entry
+
+
+def resource_list(group: str, version: str) -> dict[str, Any] | None:
+    members = [r for r in RESOURCES.values() if r.group == group and r.version == version]
+    if not members:
+        return None
+    resources = []
+    for r in sorted(members, key=lambda x: x.plural):
+        resources.append(_resource_entry(r))
+        for sub, verbs in r.subresources:
+            resources.append(
+                {
+                    "name": f"{r.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": list(verbs),
+                }
+            )
+    gv = f"{group}/{version}" if group else version
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+
+
+def api_group_list() -> dict[str, Any]:
+    groups = sorted({r.group for r in RESOURCES.values() if r.group})
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [api_group(g) for g in groups],
+    }
+
+
+def api_group(group: str) -> dict[str, Any]:
+    gv = {"groupVersion": f"{group}/v1", "version": "v1"}
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv], "preferredVersion": gv}
+
+
+def openapi_v3_root() -> dict[str, Any]:
+    """Just enough OpenAPI v3 for kubectl's strict field validation to go server-side (API.md §9)."""
+    paths: dict[str, Any] = {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=podherd"}}
+    for g in sorted({r.group for r in RESOURCES.values() if r.group}):
+        paths[f"apis/{g}/v1"] = {"serverRelativeURL": f"/openapi/v3/apis/{g}/v1?hash=podherd"}
+    return {"paths": paths}
+
+
+def openapi_v3_group(group: str, version: str) -> dict[str, Any] | None:
+    members = [r for r in RESOURCES.values() if r.group == group and r.version == version]
+    if not members:
+        return None
+    paths: dict[str, Any] = {}
+    prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    for r in members:
+        ns = "/namespaces/{namespace}" if r.namespaced else ""
+        paths[f"{prefix}{ns}/{r.plural}/{{name}}"] = {
+            "patch": {
+                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
+                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+        paths[f"{prefix}{ns}/{r.plural}"] = {
+            "post": {
+                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
+                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"201": {"description": "Created"}},
+            }
+        }
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths}
+
+
+def is_discovery_path(path: str) -> bool:
+    """Paths that exist for GET: another verb on them is 405, not 404."""
+    return path in ("/version", "/api", "/apis", "/openapi/v3") or path.startswith(("/api/", "/apis/"))
+
+
+def discovery_document(path: str, server_address: str) -> dict[str, Any] | None:
+    """The document served at `path`, or None for an unknown path (404)."""
+    if path == "/version":
+        return version_info()
+    if path == "/api":
+        return api_versions(server_address)
+    if path == "/apis":
+        return api_group_list()
+    if path == "/openapi/v3":
+        return openapi_v3_root()
+    segs = [s for s in path.split("/") if s]
+    if len(segs) == 2 and segs[0] == "api":
+        return resource_list("", segs[1])
+    if len(segs) == 2 and segs[0] == "apis" and segs[1] in {r.group for r in RESOURCES.values()}:
+        return api_group(segs[1])
+    if len(segs) == 3 and segs[0] == "apis":
+        return resource_list(segs[1], segs[2])
+    if len(segs) >= 4 and segs[:2] == ["openapi", "v3"]:
+        group, version = ("", segs[3]) if segs[2] == "api" else (segs[3], segs[4] if len(segs) > 4 else "")
+        return openapi_v3_group(group, version)
+    return None

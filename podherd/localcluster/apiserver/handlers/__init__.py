@@ -1,0 +1,1 @@
+"""Resource request handlers, one module per verb group (read, watch, write, logs)."""

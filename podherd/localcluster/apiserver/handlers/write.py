@@ -1,0 +1,72 @@
+"""Writes: create, update (PUT), patch, delete and deletecollection, on the main resource and on /status."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from podherd.localcluster.apimachinery import errors
+from podherd.localcluster.apimachinery.kinds import ResourceType
+from podherd.localcluster.apiserver.handlers.common import (
+    CREATED_NAME,
+    as_served,
+    dry_run,
+    field_manager,
+    json_response,
+    read_body,
+    read_raw,
+)
+from podherd.localcluster.patch.apply import normalize_patch_type
+from podherd.localcluster.registry.deletion import Deleter, parse_delete_options
+from podherd.localcluster.registry.listing import matcher, parse_list_options
+from podherd.localcluster.registry.store import Api
+
+
+class WriteHandlers:
+    """Decodes write requests and hands them to the registry; `subresource` is "" or "status"."""
+
+    def __init__(self, api: Api, deleter: Deleter) -> None:
+        self.api = api
+        self.deleter = deleter
+
+    async def create(self, request: web.Request, rtype: ResourceType, namespace: str) -> web.Response:
+        body = await read_body(request)
+        created = self.api.create(rtype, namespace, body, field_manager(request), dry_run(request))
+        request[CREATED_NAME] = created["metadata"]["name"]
+        return json_response(as_served(rtype, created), 201)
+
+    async def update(
+        self, request: web.Request, rtype: ResourceType, namespace: str, name: str, subresource: str = ""
+    ) -> web.Response:
+        body = await read_body(request)
+        out = self.api.update(rtype, namespace, name, body, subresource, field_manager(request), dry_run(request))
+        return json_response(as_served(rtype, out))
+
+    async def patch(
+        self, request: web.Request, rtype: ResourceType, namespace: str, name: str, subresource: str = ""
+    ) -> web.Response:
+        ptype = normalize_patch_type(request.headers.get("Content-Type"))
+        raw = await read_raw(request)
+        out = self.api.patch(rtype, namespace, name, ptype, raw, subresource, dry_run(request))
+        return json_response(as_served(rtype, out))
+
+    async def delete(self, request: web.Request, rtype: ResourceType, namespace: str, name: str) -> web.Response:
+        opts = parse_delete_options(await read_body(request), dict(request.query))
+        return json_response(self.deleter.delete(rtype, namespace, name, opts))
+
+    async def delete_collection(self, request: web.Request, rtype: ResourceType, namespace: str) -> web.Response:
+        q = dict(request.query)
+        opts = parse_delete_options(await read_body(request), q)
+        lopts = parse_list_options(q, rtype, watch=False)
+        match = matcher(rtype, lopts.label, lopts.field)
+        scope = namespace if rtype.namespaced and namespace else None
+        return json_response(self.deleter.delete_collection(rtype, scope, match, opts))
+
+    async def status(
+        self, request: web.Request, rtype: ResourceType, namespace: str, name: str, verb: str
+    ) -> web.Response:
+        """PUT or PATCH of the /status subresource."""
+        if verb == "update":
+            return await self.update(request, rtype, namespace, name, "status")
+        if verb == "patch":
+            return await self.patch(request, rtype, namespace, name, "status")
+        raise errors.method_not_allowed()

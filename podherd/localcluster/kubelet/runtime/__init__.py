@@ -1,0 +1,1 @@
+"""How containers run: local processes (process mode) or timers (simulate mode)."""

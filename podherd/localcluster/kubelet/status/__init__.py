@@ -1,0 +1,1 @@
+"""The pod status the kubelet writes: phase and conditions, the status shapes, and the writer."""

@@ -1,0 +1,6 @@
+"""Kubernetes semantics over storage, without HTTP: what a get, list, create, update, patch or delete means.
+
+`store` (create/update/patch, from kube's `registry.Store`), `deletion` and `listing` implement the
+rules once for every kind; `strategies/` holds what differs per kind; `namespaces` is namespace
+admission and termination; `fields` applies a kind's field selectors.
+"""

@@ -1,0 +1,1 @@
+"""Per-kind registry strategies: what differs between pods, namespaces, events and leases (see `base`)."""

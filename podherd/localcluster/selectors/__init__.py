@@ -1,0 +1,1 @@
+"""Label and field selector parsers and matchers, ported from apimachinery."""

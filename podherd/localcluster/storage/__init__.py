@@ -1,0 +1,1 @@
+"""The versioned object store with history and watch (etcd plus the watch cache)."""
