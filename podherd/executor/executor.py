@@ -53,6 +53,7 @@ class ExecutorStats:
     timeouts: int = 0
     lost: int = 0
     released: int = 0  # attempts another replica took (claimed, or labelled done)
+    resynced: int = 0  # pods the watch had missed, found by the reconcile pass
     handed_back: int = 0  # tries given back uncounted (the API refused us before creating the pod)
 
 
@@ -326,6 +327,9 @@ class KubernetesExecutor:
             if labels.get(self.scheme.owner_key) != str(self.owner_id) or labels.get(self.scheme.done_key):
                 self.stats.released += 1
                 self.attempts.pop(att.key, None)  # no longer ours to finish
+            elif ev.type == "GONE":  # still ours, but the watch missed it (e.g. a new API server): use what we read
+                self.stats.resynced += 1
+                self._on_event(PodEvent("SYNC", pod, att.task.namespace))
             return
         outcome = deleted_outcome(ev.pod)  # a terminal last state is the result; else "pod deleted"
         if ev.type == "GONE" and outcome.reason == "pod deleted":

@@ -51,6 +51,7 @@ class WatcherStats:
     expired: int = 0  # 410s, HTTP or in-stream
     restarts: int = 0  # watch streams (re)opened
     errors: int = 0
+    too_large: int = 0  # 504 "Too large resource version": the server is behind our RV; re-list
     events: int = 0
     duplicates: int = 0
     synced_at: float = 0.0  # monotonic time of the last completed list
@@ -112,6 +113,10 @@ class PodWatcher(threading.Thread):
                 self.stats.errors += 1
                 if e.status == 410:
                     self.stats.expired += 1
+                    need_list = True
+                    continue
+                if too_large_rv(e):  # the server's history restarted below our RV (a new store, a restore)
+                    self.stats.too_large += 1
                     need_list = True
                     continue
                 level = logging.DEBUG if unusable(e) else logging.WARNING  # the API's health logs refusals once
@@ -195,3 +200,11 @@ class PodWatcher(threading.Thread):
 
 class _Expired(Exception):
     """The watch's resourceVersion is gone from the server's history: re-list."""
+
+
+def too_large_rv(e: ApiException) -> bool:
+    """A 504 `Too large resource version` (cause `ResourceVersionTooLarge`), as client-go's reflector checks."""
+    if e.status != 504:
+        return False
+    body = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
+    return "ResourceVersionTooLarge" in body or "Too large resource version" in body

@@ -114,9 +114,9 @@ class ApiHealth:
             now = self.clock()
             if now < self._next_probe:
                 return False
-            self._next_probe = now + self._backoff()
             if self._state == UNUSABLE:
                 self._streak += 1
+            self._next_probe = now + self._backoff()
             return True
 
     def seconds_to_probe(self) -> float:

@@ -208,14 +208,14 @@ async def run_list(
             raise err from None
     elif opts.rv in (None, "0") or opts.rv_match == "NotOlderThan" or (limit is None and opts.rv_match is None):
         if opts.rv not in (None, "0"):
-            await _wait_for_rv(store, int(opts.rv))
+            await wait_for_rv(store, int(opts.rv))
         rv = store.rv
         objs, keys = store.snapshot_sorted(plural, rv)
         if opts.rv == "0":
             limit = None  # the watch cache serves rv=0 whole; clients tolerate no continue
     else:  # Exact (explicit, or implied by rv=N with limit)
         rv = int(opts.rv)
-        await _wait_for_rv(store, rv)
+        await wait_for_rv(store, rv)
         try:
             objs, keys = store.snapshot_sorted(plural, rv)
         except TooOld:
@@ -248,8 +248,8 @@ async def run_list(
     return items, meta
 
 
-async def _wait_for_rv(store: Store, rv: int) -> None:
-    """An RV in the future: wait ~3 s for it, then 504 like the apiserver."""
+async def wait_for_rv(store: Store, rv: int) -> None:
+    """An RV in the future: wait ~3 s for it, then 504 like the apiserver (lists and watches alike)."""
     if rv <= store.rv:
         return
     for _ in range(30):

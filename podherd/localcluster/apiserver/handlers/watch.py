@@ -27,7 +27,7 @@ from podherd.localcluster.apiserver.handlers.common import (
     streaming_response,
 )
 from podherd.localcluster.apiserver.tables import table, to_partial_metadata
-from podherd.localcluster.registry.listing import ListOptions, matcher, parse_list_options
+from podherd.localcluster.registry.listing import ListOptions, matcher, parse_list_options, wait_for_rv
 from podherd.localcluster.storage.store import Store, TooOld, Watcher, WatchItem
 
 MAX_BATCH = 512  # watch items written in one chunk
@@ -173,8 +173,14 @@ class WatchHandler:
         namespace: str | None,
         opts: ListOptions,
     ) -> Watcher | None:
-        """Register the watcher; a resourceVersion older than history gets one ERROR 410 line and None."""
+        """Register the watcher; a resourceVersion older than history gets one ERROR 410 line and None.
+
+        One from the future (a client that watched a previous incarnation of the store) waits ~3 s
+        for it, then gets a 504 `Too large resource version` Status, as from the apiserver's cacher.
+        """
         since = None if opts.rv in (None, "0") else int(opts.rv)
+        if since is not None:
+            await wait_for_rv(self.store, since)
         try:
             return self.store.watch(rtype.plural, namespace, matcher(rtype, opts.label, opts.field), since)
         except TooOld:
