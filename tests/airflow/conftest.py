@@ -6,7 +6,7 @@
 * `embedded_cluster`: a fresh `podherd cluster up --mode process` per test, with its audit log.
 * `airflow_factory`: `airflow_factory(env, executor=..., db_url=..., config=...)` returns an
   `AirflowDeployment` on that cluster; every deployment it made is stopped after the test (each
-  process group SIGTERMed, then SIGKILLed).
+  leader SIGTERMed, 5 s of grace, then each process group SIGKILLed).
 * `airflow_postgres_url`: a fresh database on the session's throwaway PostgreSQL, as a
   `postgresql+psycopg://` URL (for two or more schedulers).
 
@@ -80,8 +80,10 @@ def airflow_factory(tmp_path: Path, embedded_cluster: Harness) -> Iterator[Airfl
     try:
         yield make
     finally:
+        # A short grace: the provider's scheduler spends 20 s of its shutdown waiting for its
+        # watcher process. A test that checks a graceful stop calls `stop_process` itself.
         for af in made:
-            af.stop()
+            af.stop(grace=5)
 
 
 @pytest.fixture

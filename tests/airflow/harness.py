@@ -433,9 +433,9 @@ class AirflowDeployment:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=30)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 25) -> None:
         """Stop every process at once (SIGTERM each, one shared grace period, then SIGKILL)."""
-        self.stop_processes(list(self.procs))
+        self.stop_processes(list(self.procs), grace)
 
     def process_log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
