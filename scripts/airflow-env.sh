@@ -75,7 +75,8 @@ stamp_of() {
     echo "$env python=$("$PY" -c 'import sys; print(sys.version)')"
     spec "$env"
     if [ -f "$pins" ]; then cat "$pins"; fi
-    if [ "$env" = current ]; then cat "$REPO/pyproject.toml"; fi
+    # current installs this checkout in editable mode: another checkout needs its own build
+    if [ "$env" = current ]; then echo "$REPO"; cat "$REPO/pyproject.toml"; fi
   } | sha256sum | cut -d' ' -f1
 }
 
