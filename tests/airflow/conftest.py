@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness import Harness
 from tests.airflow.harness import (
     KUBERNETES_EXECUTOR,
     AirflowDeployment,
@@ -37,6 +36,7 @@ from tests.airflow.harness import (
     ensure_airflow_env,
     start_embedded_cluster,
 )
+from tests.ha.harness import Harness
 
 _databases = itertools.count()
 

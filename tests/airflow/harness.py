@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Harness, free_port
+from tests.ha.harness import Harness, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -127,7 +127,7 @@ def ensure_airflow_env(name: str = "current", timeout: float = 1800) -> AirflowE
 def start_embedded_cluster(tmp: Path, *args: str) -> Harness:
     """`podherd cluster up --mode process` in `tmp` (kubeconfig, audit.jsonl, cluster.log there).
 
-    The returned object is the HA tests' harness (benchmarks/harness.py) with no replicas: use
+    The returned object is the HA tests' harness (tests/ha/harness.py) with no replicas: use
     `.kubeconfig`, `.audit()`, `.pods(ns)`, `.core` (a CoreV1Api) and `.stop()`.
     """
     tmp.mkdir(parents=True, exist_ok=True)

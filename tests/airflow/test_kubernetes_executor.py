@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from benchmarks.harness import Harness
 from tests.airflow.conftest import AirflowFactory
 from tests.airflow.harness import (
     API_SERVER,
@@ -25,6 +24,7 @@ from tests.airflow.harness import (
     fanout_dag,
     pod_label_requests,
 )
+from tests.ha.harness import Harness
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration, pytest.mark.timeout(1200)]
 
