@@ -65,6 +65,28 @@ class ReplicaCollector(Collector):
         yield CounterMetricFamily(
             "podherd_pods_labelled_done", "Pods labelled done (kept)", value=ex.cleaner.stats.labelled
         )
+        yield CounterMetricFamily(
+            "podherd_cleanup_gave_up",
+            "Cleanups whose tries ran out (the leftover sweep retries them)",
+            value=ex.cleaner.stats.gave_up,
+        )
+        yield CounterMetricFamily(
+            "podherd_leftover_pods_retried",
+            "Own finished pods found still there and cleaned up again",
+            value=ex.leftovers.stats.retried,
+        )
+        yield CounterMetricFamily(
+            "podherd_tries_handed_back",
+            "Tries given back uncounted (the API refused the create)",
+            value=ex.stats.handed_back,
+        )
+        health = r.kube.health.snapshot()
+        yield GaugeMetricFamily(
+            "podherd_api_usable", "1 while the Kubernetes API accepts this replica", value=int(health.state == "ok")
+        )
+        yield CounterMetricFamily(
+            "podherd_api_refusals", "Requests the API refused (connection, TLS, 401, 403)", value=health.refusals
+        )
         restarts = CounterMetricFamily("podherd_watch_restarts", "Watch streams opened", labels=["namespace"])
         expired = CounterMetricFamily("podherd_watch_expired", "410 Expired seen by watches", labels=["namespace"])
         relists = CounterMetricFamily("podherd_watch_relists", "Full re-lists", labels=["namespace"])

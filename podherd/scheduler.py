@@ -133,6 +133,7 @@ class Replica:
             period=min(max(k.done_pod_retention / 4, 1.0), self.config.scheduler.orphaned_tasks_check_interval),
         )
         self.loop_hooks.append(retention.maybe_run)
+        self.loop_hooks.append(self.executor.leftovers.maybe_run)
         self.heartbeat = Heartbeat(self, self.config.scheduler.scheduler_heartbeat_sec)
         self._start_ha()
         self.heartbeat.start()

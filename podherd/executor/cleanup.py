@@ -8,6 +8,7 @@ still fails is caught later by the done-pod and orphan sweeps.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class CleanupStats:
     gone: int = 0  # 404 / uid mismatch: someone else removed it
     lost_race: int = 0  # 422 on the conditional done label: no longer ours
     retries: int = 0
+    gave_up: int = 0  # jobs whose tries ran out; the owner's leftover sweep retries the pod
 
 
 class Cleaner:
@@ -52,11 +54,28 @@ class Cleaner:
         self.stats = CleanupStats()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="podherd-cleanup")
         self._pending: set[Future[None]] = set()
+        self._uids: dict[str, int] = {}  # uid -> cleanup jobs in flight
+        self._lock = threading.Lock()
 
     def submit(self, job: CleanupJob) -> None:
+        uid = job.uid or ""
+        with self._lock:
+            self._uids[uid] = self._uids.get(uid, 0) + 1
         fut = self._pool.submit(self._run, job)
         self._pending.add(fut)
         fut.add_done_callback(self._pending.discard)
+        fut.add_done_callback(lambda _f: self._done(uid))
+
+    def _done(self, uid: str) -> None:
+        with self._lock:
+            left = self._uids.get(uid, 0) - 1
+            if left > 0:
+                self._uids[uid] = left
+            else:
+                self._uids.pop(uid, None)
+
+    def working_on(self, uid: str) -> bool:
+        return uid in self._uids
 
     def busy(self) -> int:
         return len(self._pending)
@@ -91,6 +110,10 @@ class Cleaner:
                 self.stats.retries += 1
                 log.info("cleanup of %s/%s interrupted (%s); retrying", job.namespace, job.name, type(e).__name__)
                 time.sleep(backoff_delay(attempt, base=0.2, cap=5.0))
+        self.stats.gave_up += 1
         log.warning(
-            "cleanup of %s/%s gave up after %d tries; the sweep will retry", job.namespace, job.name, self.tries
+            "cleanup of %s/%s gave up after %d tries; the leftover sweep will retry",
+            job.namespace,
+            job.name,
+            self.tries,
         )

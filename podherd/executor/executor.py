@@ -33,6 +33,8 @@ from podherd.executor.attempts import (
     pod_identity,
 )
 from podherd.executor.cleanup import Cleaner, CleanupJob
+from podherd.executor.leftovers import LeftoverSweep
+from podherd.executor.recent import RecentSet
 from podherd.executor.watcher import PodEvent, PodWatcher
 from podherd.kube.classify import ALREADY_EXISTS, ErrorClass, Unusable, backoff_delay, classify_exception, unusable
 from podherd.kube.client import KubeClient
@@ -98,7 +100,14 @@ class KubernetesExecutor:
             max_workers=max(1, self.cfg.worker_pods_creation_batch_size), thread_name_prefix="podherd-create"
         )
         self._last_reconcile = clock()
-        self._finished: dict[str, None] = {}  # uids already finished here (ordered: oldest evicted first)
+        self._finished = RecentSet(10_000)  # uids finished here lately (a claim's answer, then its watch event)
+        self.leftovers = LeftoverSweep(
+            self._known_pods,
+            self._busy,
+            lambda pod, ns: self.finish_foreign(pod, ns, again=True),
+            period=min(config.scheduler.orphaned_tasks_check_interval, 60.0),
+            clock=clock,
+        )
         self._retry_events: deque[PodEvent] = deque()
         self._retry_created: deque[_Created] = deque()
 
@@ -338,17 +347,18 @@ class KubernetesExecutor:
             self.stats.lost += 1
         self._record(att, outcome)
 
-    def finish_foreign(self, pod: dict[str, Any], namespace: str) -> bool:
+    def finish_foreign(self, pod: dict[str, Any], namespace: str, again: bool = False) -> bool:
         """A terminal pod now ours that no attempt tracks (claimed from a dead replica, or left over).
 
         Records its result if nobody has (idempotent), then cleans it up - once per pod uid, so a
-        claim answered directly and then seen again by the watch is not written twice.
+        claim answered directly and then seen again by the watch is not written twice. `again`:
+        the leftover sweep found it still there (its cleanup gave up): clean it up once more.
         """
         meta = pod.get("metadata") or {}
         uid = meta.get("uid", "")
         ident = pod_identity(pod, self.scheme)
         outcome = pod_outcome(pod, self.fatal)
-        if ident is None or not outcome.terminal or uid in self._finished:
+        if ident is None or not outcome.terminal or (uid in self._finished and not again):
             return False
         att = self.attempts.get((namespace, meta.get("name", "")))
         if att is not None and att.uid in (None, uid):
@@ -359,9 +369,7 @@ class KubernetesExecutor:
         state = "success" if outcome.state == "success" else "failed"
         details = None if state == "success" else outcome.to_details()
         queries.record_result(self.engine, task_id, try_number, state, outcome.exit_code, details, self.owner_id)
-        self._finished[uid] = None  # only once the result is committed: a failed record is retried
-        if len(self._finished) > 100_000:
-            self._finished.pop(next(iter(self._finished)))
+        self._finished.add(uid)  # only once the result is committed: a failed record is retried
         phase = (pod.get("status") or {}).get("phase")
         action = cleanup_action(
             state == "success",
@@ -393,7 +401,7 @@ class KubernetesExecutor:
     def _finish(self, att: Attempt, outcome: Outcome, pod: dict[str, Any] | None, grace: int | None = None) -> None:
         self._record(att, outcome, self._log_tail(att, outcome, pod))  # result first ...
         if att.uid:
-            self._finished[att.uid] = None
+            self._finished.add(att.uid)
         phase = ((pod or {}).get("status") or {}).get("phase")
         action = cleanup_action(
             outcome.state == "success",
@@ -423,6 +431,14 @@ class KubernetesExecutor:
                 self._finish(att, timeout_outcome(att.task.timeout_seconds or 0), None)
                 n += 1
         return n
+
+    def _known_pods(self) -> list[tuple[str, dict[str, Any]]]:
+        """What our watches know right now (their own threads update them: copy, then read)."""
+        return [(ns, pod) for ns, w in list(self.watchers.items()) for pod in list(w.known.values())]
+
+    def _busy(self, namespace: str, name: str, uid: str) -> bool:
+        """An attempt follows this pod, or a cleanup of it is in flight: not a leftover."""
+        return (namespace, name) in self.attempts or self.cleaner.working_on(uid)
 
     def _reconcile(self) -> None:
         """Level-triggered check: a launched pod the watcher no longer knows after a sync is gone."""

@@ -154,6 +154,38 @@ class Harness:
         self.cluster.wait(timeout=30)
         self._core = None  # the next cluster has a new CA and token
 
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        """Change the running cluster's faults (`PUT /admin/faults`, with its token and CA)."""
+        import base64
+
+        import urllib3
+        import yaml
+
+        doc = yaml.safe_load(self.kubeconfig.read_text())
+        cluster = doc["clusters"][0]["cluster"]
+        ca = self.tmp / "cluster-ca.crt"
+        ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+        resp = urllib3.PoolManager(ca_certs=str(ca)).request(
+            "PUT",
+            f"{cluster['server']}/admin/faults",
+            body=json.dumps(faults).encode(),
+            headers={"Authorization": f"Bearer {doc['users'][0]['user']['token']}", "Content-Type": "application/json"},
+        )
+        assert resp.status == 200, resp.data
+
+    def metrics(self, port: int) -> dict[str, float]:
+        """A replica's Prometheus samples (`--metrics-port`), by name with labels."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
     def attach(self, cluster: LocalCluster) -> None:
         """Use a started in-process cluster: replicas get a kubeconfig pointing at it."""
         self.local = cluster

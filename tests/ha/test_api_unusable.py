@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
 import yaml
 
 from podherd.db import queries
@@ -163,25 +162,7 @@ def test_rbac_forbidden_create_burns_no_try(h: Harness) -> None:
     assert all(a.state not in ("failed", "success") for a in t.attempts)
     refused = [r for r in pod_creates(h) if r["code"] == 403]
     assert refused and not [r for r in pod_creates(h) if r["code"] == 201]
-    put_faults(h, {"forbid": []})  # the operator grants the permission
+    h.set_faults({"forbid": []})  # the operator grants the permission
     h.wait_for(lambda: only_task(h, task_id).state == "success", 90, "the task once creates are allowed")
     assert only_task(h, task_id).try_number == 1
     assert "Traceback" not in (h.tmp / "a.log").read_text()
-
-
-def put_faults(h: Harness, faults: dict[str, Any]) -> None:
-    doc = yaml.safe_load(h.kubeconfig.read_text())
-    server = doc["clusters"][0]["cluster"]["server"]
-    token = doc["users"][0]["user"]["token"]
-    ca = h.tmp / "ca.crt"
-    import base64
-
-    ca.write_bytes(base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"]))
-    http = urllib3.PoolManager(ca_certs=str(ca))
-    resp = http.request(
-        "PUT",
-        f"{server}/admin/faults",
-        body=json.dumps(faults).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    assert resp.status == 200, resp.data
