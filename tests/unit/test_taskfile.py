@@ -316,3 +316,10 @@ def test_a_broken_template_is_not_blamed_on_the_overrides() -> None:
     template = {"spec": {"dnsPolicy": "Sometimes"}}
     [t] = parse_tasks([task(pod_overrides={"spec": {"nodeSelector": {"a": "b"}}})], "x.yaml", template)
     assert t.pod_overrides == {"spec": {"nodeSelector": {"a": "b"}}}
+
+
+def test_a_huge_duplicate_yaml_key_is_clipped(tmp_path: Path) -> None:
+    key = "k" * 1000  # YAML allows implicit keys up to 1024 characters
+    with pytest.raises(TaskFileError) as exc:
+        load_task_file(write(tmp_path, "dup.yaml", f'- {{"{key}": 1, "{key}": 2}}\n'))
+    assert "found duplicate key" in str(exc.value) and key not in str(exc.value)
