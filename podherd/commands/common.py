@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ KUBECONFIG_OPTION = typer.Option(
 )
 CONTEXT_OPTION = typer.Option(None, "--context", help="kubeconfig context to use.")
 MAX_PORT = 65535
+NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def check_port(value: int | None) -> int | None:
@@ -39,6 +41,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """A user error: one clear line on stderr, no traceback."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def check_namespace(value: str | None) -> str | None:
+    """Option callback: a Kubernetes namespace name (lowercase DNS label)."""
+    if value is not None and not (len(value) <= 63 and NAMESPACE_RE.match(value)):
+        raise typer.BadParameter(f"must be a Kubernetes namespace name (lowercase DNS label), got {clip(repr(value))}")
+    return value
 
 
 def check_positive_seconds(value: float | None) -> float | None:
@@ -124,9 +133,11 @@ def load_template(config: Config) -> dict[str, Any] | None:
     if not path:
         return None
     try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as e:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
         fail(f"pod_template_file {path}: {short_error(e)}")
+    except (ValueError, RecursionError):  # a number past Python's digit limit; nesting past the recursion limit
+        fail(f"pod_template_file {path}: not valid YAML: a value too large or nested too deeply")
     if not isinstance(data, dict):
         fail(f"pod_template_file {path}: expected a Pod manifest (a mapping)")
     return data
@@ -157,8 +168,12 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
         return KubeClient.from_settings(settings)
     # The loader trusts the file's shape: a list where it expects a mapping is a TypeError or KeyError there.
     except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-        named = ", ".join(str(f) for f in files) or "in-cluster configuration"
-        fail(f"cannot load Kubernetes configuration ({named}): {short_error(e)}")
+        if files:
+            fail(f"cannot load Kubernetes configuration ({', '.join(str(f) for f in files)}): {short_error(e)}")
+        fail(
+            "cannot load Kubernetes configuration: not running in a pod, and no kubeconfig "
+            f"(--kubeconfig, $KUBECONFIG, ~/.kube/config): {short_error(e)}"
+        )
 
 
 def kubeconfig_files(path: Path | None, context: str | None) -> list[Path]:

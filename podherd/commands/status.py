@@ -24,6 +24,7 @@ from podherd.commands.common import (
     CONTEXT_OPTION,
     DB_OPTION,
     check_database_url,
+    check_namespace,
     config_from,
     database_url,
     fail,
@@ -63,6 +64,7 @@ def status(
     namespace: str | None = typer.Option(
         None,
         "--namespace",
+        callback=check_namespace,
         help="Count pods in this namespace only (default: the configured namespace and every task's namespace).",
     ),
     limit: int = typer.Option(

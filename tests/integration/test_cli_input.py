@@ -497,3 +497,29 @@ def test_console_script_corrupt_kubeconfig_has_no_traceback(tmp_path: Path) -> N
     assert "Traceback" not in proc.stdout + proc.stderr
     assert f"kubeconfig {kc}: not valid YAML" in proc.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+def test_unreadable_pod_template(tmp_path: Path, db_url: str, db_path: Path) -> None:
+    f = write(tmp_path / "t.yaml", GOOD_TASK)
+    huge = write(tmp_path / "template.yaml", "spec: {activeDeadlineSeconds: " + "9" * 5000 + "}\n")
+    env = {"PODHERD__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE": str(huge)}
+    assert_user_error(invoke("submit", f, "--db", db_url, env=env), f"pod_template_file {huge}: not valid YAML")
+    assert_user_error(invoke("run", f, "--db", db_url, env=env), f"pod_template_file {huge}: not valid YAML")
+    assert not db_path.exists()
+
+
+def test_status_namespace_must_be_a_namespace_name(db_url: str, db_path: Path) -> None:
+    result = invoke("status", "--db", db_url, "--namespace", "Bad NS!")
+    assert_user_error(result, "Invalid value for '--namespace': must be a Kubernetes namespace name")
+    assert not db_path.exists()
+
+
+def test_context_without_any_kubeconfig(
+    tmp_path: Path, db_url: str, db_path: Path, monkeypatch: pytest.MonkeyPatch, no_env_db: None
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    f = write(tmp_path / "t.yaml", GOOD_TASK)
+    result = invoke("run", f, "--db", db_url, "--context", "nope")
+    assert_user_error(result, "cannot load Kubernetes configuration: not running in a pod, and no kubeconfig")
+    assert not db_path.exists()
