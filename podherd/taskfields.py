@@ -80,6 +80,10 @@ def _image(value: Any, fld: str, err: Err) -> str | None:
     if image is not None and len(image) > MAX_IMAGE_LENGTH:
         err(fld, f"too long: {len(image)} characters, at most {MAX_IMAGE_LENGTH}")
         return None
+    if image is not None and any(ch.isspace() or not ch.isprintable() for ch in image):
+        # No image reference has one; PostgreSQL also refuses a NUL in a text column.
+        err(fld, f"must not contain whitespace or control characters, got {kind_of(image)}")
+        return None
     return image
 
 

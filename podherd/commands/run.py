@@ -218,9 +218,14 @@ def _run_tasks(
     quiet: bool,
 ) -> None:
     """Insert the tasks, drive one replica until they are done, print the summary, exit with the result."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from podherd.scheduler import Replica
 
-    ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
+    try:
+        ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
+    except SQLAlchemyError as e:  # one transaction: nothing was inserted
+        fail(f"cannot queue the tasks: {short_error(e)}")
     replica = Replica(cfg, engine, kube, template)
     replica.only_ids = ids  # run just this file, even if the database holds other queued tasks
     interrupted = False

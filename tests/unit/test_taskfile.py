@@ -323,3 +323,9 @@ def test_a_huge_duplicate_yaml_key_is_clipped(tmp_path: Path) -> None:
     with pytest.raises(TaskFileError) as exc:
         load_task_file(write(tmp_path, "dup.yaml", f'- {{"{key}": 1, "{key}": 2}}\n'))
     assert "found duplicate key" in str(exc.value) and key not in str(exc.value)
+
+
+@pytest.mark.parametrize("image", ["alpine latest", "alpine\0", "alpine\n", "\talpine"])
+def test_image_without_whitespace_or_control_characters(image: str) -> None:
+    [(_, fld, msg)] = errors_of([task(image=image)])
+    assert fld == "image" and "must not contain whitespace or control characters" in msg
