@@ -13,6 +13,7 @@ import json
 import math
 import re
 import shlex
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -80,9 +81,10 @@ def _image(value: Any, fld: str, err: Err) -> str | None:
     if image is not None and len(image) > MAX_IMAGE_LENGTH:
         err(fld, f"too long: {len(image)} characters, at most {MAX_IMAGE_LENGTH}")
         return None
-    if image is not None and any(ch.isspace() or not ch.isprintable() for ch in image):
-        # No image reference has one; PostgreSQL also refuses a NUL in a text column.
-        err(fld, f"must not contain whitespace or control characters, got {kind_of(image)}")
+    if image is not None and any(unicodedata.category(ch) == "Cc" for ch in image):
+        # PostgreSQL refuses a NUL in a text column. Other odd names (spaces) are the kubelet's to
+        # report, as in Kubernetes: the attempt fails with InvalidImageName.
+        err(fld, f"must not contain control characters, got {kind_of(image)}")
         return None
     return image
 
