@@ -106,7 +106,9 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
 def _sqlite_engine(url: URL, *, echo: bool, **kwargs: Any) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        private_file(Path(database).expanduser())  # before SQLite creates it 0644 (module doc)
+        path = Path(database).expanduser()
+        url = url.set(database=str(path))  # SQLite itself would take "~" literally
+        private_file(path)  # before SQLite creates it 0644 (module doc)
     connect_args = {"check_same_thread": False, **kwargs.pop("connect_args", {})}
     engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
 

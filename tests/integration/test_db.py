@@ -388,3 +388,11 @@ def test_running_attempts_and_summary(engine: Engine) -> None:
     assert [t.state for t in queries.list_tasks(engine, states=("running",))] == ["running"]
     assert queries.get_attempt(engine, c1.task_id, 1).state == "success"  # type: ignore[union-attr]
     assert queries.get_attempt(engine, c1.task_id, 2) is None
+
+
+def test_sqlite_path_with_a_tilde_is_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    open_database("sqlite:///~/podherd/p.db").dispose()
+    assert (tmp_path / "home" / "podherd" / "p.db").stat().st_size > 0  # the schema went there
+    assert not (tmp_path / "~").exists()
