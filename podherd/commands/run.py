@@ -2,7 +2,7 @@
 
 With no kubeconfig it starts the embedded local cluster in this process
 (process kubelet) and uses SQLite in ./.podherd/, so it works on a laptop with
-nothing else installed. The embedded cluster's files live in ./.podherd/run-<pid>/,
+nothing else installed. The embedded cluster's files live in ./.podherd/run-<pid>-<random>/,
 removed at the end, so a `podherd cluster up` in the same directory is never touched.
 
 Steps: check every input (config, database URL, task file, kubeconfig, namespaces)
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ from podherd.taskfields import clip
 from podherd.taskfile import TaskDef, load_task_file
 
 TERMINAL = ("success", "failed")
-STATE_BASE = Path(".podherd")  # run-<pid>/ below it holds one run's embedded-cluster files
+STATE_BASE = Path(".podherd")  # run-<pid>-<random>/ below it holds one run's embedded-cluster files
 NAMESPACE_CHECK_TIMEOUT = (5, 10)  # seconds: connect, read
 
 
@@ -113,25 +114,23 @@ def _load_tasks(file: Path, template: dict[str, Any] | None) -> list[TaskDef]:
 
 @dataclass(frozen=True)
 class RunState:
-    """Files of this run's embedded cluster, in a directory of its own: ``.podherd/run-<pid>/``.
+    """Files of this run's embedded cluster, in a directory of its own: ``.podherd/run-<pid>-<random>/``.
 
     Why its own: a ``podherd cluster up`` in the same directory owns ``.podherd/kubeconfig``,
-    and ``run`` must neither overwrite nor delete it. The directory is private (0700) and is
-    removed when the run ends; a pid names one live process, so an existing directory of that
-    name was left by a run that was killed and may be cleared.
+    and ``run`` must neither overwrite nor delete it; nor may two runs share one. The pid alone
+    would not do: runs in two containers sharing a mounted directory can both be pid 1. The
+    directory is private (0700, ``mkdtemp``) and is removed when the run ends.
     """
 
     root: Path
 
     @classmethod
     def create(cls, base: Path = STATE_BASE) -> RunState:
-        root = base / f"run-{os.getpid()}"
-        shutil.rmtree(root, ignore_errors=True)
         try:
-            private_dirs(root)
+            private_dirs(base)
+            return cls(Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=base)))
         except OSError as e:
-            fail(f"cannot create the run's state directory {root}: {e.strerror or e}")
-        return cls(root)
+            fail(f"cannot create the run's state directory in {base}: {e.strerror or e}")
 
     @property
     def kubeconfig(self) -> Path:

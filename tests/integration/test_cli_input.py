@@ -388,7 +388,7 @@ def test_run_never_touches_the_kubeconfig_of_cluster_up(
     try:
         own = wait_for(lambda: list(tmp_path.glob(".podherd/run-*/kubeconfig")), timeout=60, what="run's kubeconfig")
         [run_kubeconfig] = own
-        assert run_kubeconfig.parent.name == f"run-{run.pid}"
+        assert run_kubeconfig.parent.name.startswith(f"run-{run.pid}-")
         assert stat.S_IMODE(run_kubeconfig.stat().st_mode) == 0o600
         assert stat.S_IMODE(run_kubeconfig.parent.stat().st_mode) == 0o700
         out, err = run.communicate(timeout=120)
@@ -523,3 +523,16 @@ def test_context_without_any_kubeconfig(
     result = invoke("run", f, "--db", db_url, "--context", "nope")
     assert_user_error(result, "cannot load Kubernetes configuration: not running in a pod, and no kubeconfig")
     assert not db_path.exists()
+
+
+def test_each_run_gets_its_own_private_state_directory(tmp_path: Path) -> None:
+    """Two runs from one directory (or two containers, both pid 1, sharing it) never share state."""
+    from podherd.commands.run import RunState
+
+    base = tmp_path / ".podherd"
+    first, second = RunState.create(base), RunState.create(base)
+    assert first.root != second.root and first.root.parent == base == second.root.parent
+    assert first.root.name.startswith(f"run-{os.getpid()}-")
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (base, first.root, second.root)} == {0o700}
+    first.remove()
+    assert not first.root.exists() and second.root.is_dir()
