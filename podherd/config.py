@@ -17,6 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "PODHERD__"
+# Bounds every number must respect: counts are stored or used as 32-bit integers (SQL LIMIT, int4
+# columns), and seconds end up in sleeps and waits, which overflow past ~2^33 s.
+MAX_COUNT = 2**31 - 1
+MAX_SECONDS = float(2**31 - 1)
+SHOWN_CHARS = 60  # how much of a bad value an error repeats
 DEFAULT_SQLITE_URL = "sqlite:///./.podherd/podherd.db"
 DEFAULT_FATAL_REASONS: tuple[str, ...] = (
     "ErrImagePull",
@@ -32,13 +37,14 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # allow_inf_nan=False: "inf" would pass gt=0 and then overflow a sleep.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class CoreSettings(_Section):
     """``[core]``: what every podherd process needs."""
 
-    parallelism: int = Field(32, ge=1, description="running tasks per replica")
+    parallelism: int = Field(32, ge=1, le=MAX_COUNT, description="running tasks per replica")
     sql_alchemy_conn: str = Field("", description="database URL; empty means SQLite in ./.podherd/")
     label_scheme: Literal["podherd", "airflow"] = "podherd"
 
@@ -51,10 +57,10 @@ class CoreSettings(_Section):
 class SchedulerSettings(_Section):
     """``[scheduler]``: heartbeats, liveness and sweep periods (seconds)."""
 
-    scheduler_heartbeat_sec: float = Field(5, gt=0)
-    scheduler_health_check_threshold: float = Field(30, gt=0)
-    orphaned_tasks_check_interval: float = Field(300, gt=0)
-    loop_idle_sleep: float = Field(0.2, ge=0)
+    scheduler_heartbeat_sec: float = Field(5, gt=0, le=MAX_SECONDS)
+    scheduler_health_check_threshold: float = Field(30, gt=0, le=MAX_SECONDS)
+    orphaned_tasks_check_interval: float = Field(300, gt=0, le=MAX_SECONDS)
+    loop_idle_sleep: float = Field(0.2, ge=0, le=MAX_SECONDS)
     adoption_policy: Literal["podherd", "alive-scoped", "exclude-self"] = Field(
         "podherd",
         description="how completed pods of other replicas are adopted: podherd (alive-scoped + conditional "
@@ -66,19 +72,21 @@ class SchedulerSettings(_Section):
 class KubernetesExecutorSettings(_Section):
     """``[kubernetes_executor]``: how pods are created, followed and removed."""
 
-    namespace: str = Field("default", min_length=1)
+    namespace: str = Field("default", min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     delete_worker_pods: bool = True
     delete_worker_pods_on_failure: bool = False
-    worker_pods_creation_batch_size: int = Field(16, ge=1)
-    task_publish_max_retries: int = Field(3, ge=0)
+    worker_pods_creation_batch_size: int = Field(16, ge=1, le=MAX_COUNT)
+    task_publish_max_retries: int = Field(3, ge=0, le=MAX_COUNT)
     worker_pod_pending_fatal_container_state_reasons: tuple[str, ...] = DEFAULT_FATAL_REASONS
-    done_pod_retention: float = Field(86400, ge=0, description="seconds a kept done pod lives")
+    done_pod_retention: float = Field(86400, ge=0, le=MAX_SECONDS, description="seconds a kept done pod lives")
     liveness: Literal["db", "lease", "both"] = "both"
     pod_template_file: str = ""
     config_file: str = Field("", description="kubeconfig path; empty: in-cluster or the default kubeconfig")
     cluster_context: str = ""
-    kube_client_qps: float = Field(200, gt=0, description="client-side requests per second (token bucket)")
-    kube_client_burst: int = Field(400, ge=1)
+    kube_client_qps: float = Field(
+        200, gt=0, le=MAX_COUNT, description="client-side requests per second (token bucket)"
+    )
+    kube_client_burst: int = Field(400, ge=1, le=MAX_COUNT)
 
     @field_validator("worker_pod_pending_fatal_container_state_reasons", mode="before")
     @classmethod
@@ -134,6 +142,8 @@ def _merge_file(path: Path, values: dict[str, dict[str, Any]], sources: dict[tup
             data = tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     for raw_section, table in data.items():
@@ -179,6 +189,18 @@ def _suggest(word: str, choices: Mapping[str, Any]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(choices))})"
 
 
+def _clip(text: str) -> str:
+    """A bad value as an error repeats it: a 10,000-character one is cut, with its length."""
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text)} characters)"
+
+
+def _message(err: Any) -> str:
+    """pydantic's message, with a regex pattern said in words."""
+    if err.get("type") == "string_pattern_mismatch" and err["loc"][-1:] == ("namespace",):
+        return "must be a Kubernetes namespace name (lowercase letters, digits and '-', at most 63)"
+    return str(err["msg"])
+
+
 def _describe(exc: ValidationError, sources: Mapping[tuple[str, str], str]) -> str:
     """One line per bad value: where it came from, its dotted name, what is wrong."""
     lines = []
@@ -186,5 +208,5 @@ def _describe(exc: ValidationError, sources: Mapping[tuple[str, str], str]) -> s
         loc = [str(part) for part in err["loc"]]
         section, key = [*loc, "", ""][:2]
         source = sources.get((section, key), "default")
-        lines.append(f"{source}: {'.'.join(loc[:2])}: {err['msg']} (got {err.get('input')!r})")
+        lines.append(f"{source}: {'.'.join(loc[:2])}: {_message(err)} (got {_clip(repr(err.get('input')))})")
     return "\n".join(lines)

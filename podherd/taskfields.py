@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import shlex
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +32,16 @@ TASK_FIELDS = (
     "labels",
     "pod_overrides",
 )
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = 200  # the task.name column
+MAX_IMAGE_LENGTH = 1000  # the task.image column
+# Integer columns are 32-bit INTEGER on both SQLite and PostgreSQL (podherd/db/models.py): a larger value would
+# fail at insert time (SQLite: OverflowError; PostgreSQL: "integer out of range"), so the file check refuses it.
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+# How much of a user's value an error message repeats: a 10,000-character name must not come back whole.
+SHOWN_CHARS = 60
+HINT_CHARS = 200  # a shell string longer than this gets no "did you mean" (it would be echoed twice)
+MAX_TIMEOUT = float(INT32_MAX)  # seconds (68 years): finite, and an int32 like Kubernetes' activeDeadlineSeconds
 RESOURCE_KINDS = ("requests", "limits")
 RESOURCE_NAMES = ("cpu", "memory", "ephemeral-storage")
 # Keys podherd itself puts on pods: a user copy would break "exactly one owner label".
@@ -65,7 +76,23 @@ def _nonempty_str(value: Any, fld: str, err: Err) -> str | None:
     return None
 
 
+def _image(value: Any, fld: str, err: Err) -> str | None:
+    image = _nonempty_str(value, fld, err)
+    if image is not None and len(image) > MAX_IMAGE_LENGTH:
+        err(fld, f"too long: {len(image)} characters, at most {MAX_IMAGE_LENGTH}")
+        return None
+    if image is not None and any(unicodedata.category(ch) == "Cc" for ch in image):
+        # PostgreSQL refuses a NUL in a text column. Other odd names (spaces) are the kubelet's to
+        # report, as in Kubernetes: the attempt fails with InvalidImageName.
+        err(fld, f"must not contain control characters, got {kind_of(image)}")
+        return None
+    return image
+
+
 def _command(value: Any, fld: str, err: Err) -> tuple[str, ...] | None:
+    if isinstance(value, str) and len(value) > HINT_CHARS:
+        err(fld, f"must be a list of strings (argv), not a shell string (got {kind_of(value)})")
+        return None
     if isinstance(value, str):
         err(
             fld,
@@ -82,7 +109,8 @@ def _command(value: Any, fld: str, err: Err) -> tuple[str, ...] | None:
 
 def _str_list(value: Any, fld: str, err: Err) -> tuple[str, ...] | None:
     if isinstance(value, str):
-        err(fld, f"must be a list of strings, not a single string; did you mean {json.dumps(_split(value))}?")
+        hint = f"did you mean {json.dumps(_split(value))}?" if len(value) <= HINT_CHARS else f"got {kind_of(value)}"
+        err(fld, f"must be a list of strings, not a single string; {hint}")
         return None
     if not isinstance(value, list):
         err(fld, f"must be a list of strings, got {kind_of(value)}")
@@ -106,18 +134,19 @@ def _str_map(
     ok = True
     for key, val in value.items():
         if not isinstance(key, str) or not key:
-            err(fld, f"key {key!r} must be a non-empty string")
+            err(fld, f"key {clip(repr(key))} must be a non-empty string")
             ok = False
             continue
+        where = f"{fld}.{clip(key)}"
         problem = key_check(key) if key_check else None
         if problem:
-            err(f"{fld}.{key}", problem)
+            err(where, problem)
             ok = False
         if not isinstance(val, str):
-            err(f"{fld}.{key}", f"value must be a string, got {kind_of(val)}{_quote_hint(val)}")
+            err(where, f"value must be a string, got {kind_of(val)}{_quote_hint(val)}")
             ok = False
         elif value_check and (problem := value_check(val)):
-            err(f"{fld}.{key}", problem)
+            err(where, problem)
             ok = False
     return dict(value) if ok else None
 
@@ -162,7 +191,7 @@ def _check_label_value(value: str) -> str | None:
 def _namespace(value: Any, fld: str, err: Err) -> str | None:
     if isinstance(value, str) and len(value) <= 63 and _DNS_LABEL.match(value):
         return value
-    err(fld, f"must be a Kubernetes namespace name (lowercase DNS label), got {value!r}")
+    err(fld, f"must be a Kubernetes namespace name (lowercase DNS label), got {kind_of(value)}")
     return None
 
 
@@ -173,7 +202,7 @@ def _resources(value: Any, fld: str, err: Err) -> dict[str, dict[str, str]] | No
     out: dict[str, dict[str, str]] = {}
     ok = True
     for kind, amounts in value.items():
-        where = f"{fld}.{kind}"
+        where = f"{fld}.{clip(str(kind))}"
         if kind not in RESOURCE_KINDS:
             err(where, f"unknown resource section{did_you_mean(str(kind), RESOURCE_KINDS)}")
             ok = False
@@ -185,26 +214,30 @@ def _resources(value: Any, fld: str, err: Err) -> dict[str, dict[str, str]] | No
         out[kind] = {}
         for res, amount in amounts.items():
             if not isinstance(res, str) or (res not in RESOURCE_NAMES and "/" not in res):
-                err(f"{where}.{res}", f"unknown resource{did_you_mean(str(res), RESOURCE_NAMES)}")
+                err(f"{where}.{clip(str(res))}", f"unknown resource{did_you_mean(str(res), RESOURCE_NAMES)}")
                 ok = False
             elif (
                 isinstance(amount, bool)
                 or not isinstance(amount, str | int | float)
                 or not _QUANTITY.match(str(amount))
             ):
-                err(f"{where}.{res}", f"must be a Kubernetes quantity like '500m' or '1Gi', got {amount!r}")
+                err(f"{where}.{res}", f"must be a Kubernetes quantity like '500m' or '1Gi', got {kind_of(amount)}")
                 ok = False
             else:
                 out[kind][res] = str(amount)
     return out if ok else None
 
 
-def _int(minimum: int | None) -> Callable[[Any, str, Err], int | None]:
+def _int(minimum: int = INT32_MIN, maximum: int = INT32_MAX) -> Callable[[Any, str, Err], int | None]:
+    """An integer in ``[minimum, maximum]``; the default bounds are what a 32-bit database column holds."""
+
     def check(value: Any, fld: str, err: Err) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             err(fld, f"must be an integer, got {kind_of(value)}")
-        elif minimum is not None and value < minimum:
-            err(fld, f"must be at least {minimum}, got {value}")
+        elif value < minimum:
+            err(fld, f"must be at least {minimum}, got {clip(str(value))}")
+        elif value > maximum:
+            err(fld, f"must be at most {maximum} (the database stores a 32-bit integer), got {clip(str(value))}")
         else:
             return value
         return None
@@ -216,7 +249,9 @@ def _timeout(value: Any, fld: str, err: Err) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         err(fld, f"must be a number of seconds, got {kind_of(value)}")
     elif value <= 0:
-        err(fld, f"must be greater than 0, got {value}")
+        err(fld, f"must be greater than 0, got {clip(str(value))}")
+    elif not math.isfinite(float(value)) or value > MAX_TIMEOUT:
+        err(fld, f"must be at most {MAX_TIMEOUT:.0f} seconds (omit it for no limit), got {clip(str(value))}")
     else:
         return float(value)
     return None
@@ -231,7 +266,7 @@ def _overrides(value: Any, fld: str, err: Err) -> dict[str, Any] | None:
 
 CHECKS: dict[str, Callable[[Any, str, Err], Any]] = {
     "name": _name,
-    "image": _nonempty_str,
+    "image": _image,
     "command": _command,
     "args": _str_list,
     "env": _env,
@@ -239,7 +274,7 @@ CHECKS: dict[str, Callable[[Any, str, Err], Any]] = {
     "namespace": _namespace,
     "max_tries": _int(1),
     "timeout": _timeout,
-    "priority": _int(None),
+    "priority": _int(),
     "annotations": _annotations,
     "labels": _labels,
     "pod_overrides": _overrides,
@@ -264,6 +299,23 @@ def _split(text: str) -> list[str]:
         return text.split()
 
 
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` as it may appear in an error: past ``limit`` characters, cut with "…" and the full length.
+
+    Error messages repeat what the user wrote; a 10,000-character value must not come back whole.
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A string value JSON-quoted for an error message, clipped like :func:`clip`."""
+    if len(text) <= limit:
+        return json.dumps(text)
+    return f'{json.dumps(text[:limit])[:-1]}…" ({len(text)} characters)'
+
+
 def kind_of(value: Any) -> str:
     """What a value is, in the words of someone writing YAML or JSON rather than Python."""
     if value is None:
@@ -271,9 +323,9 @@ def kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
     if isinstance(value, int | float):
-        return f"number {value}"
+        return f"number {clip(str(value))}"
     if isinstance(value, str):
-        return f"string {json.dumps(value)}"
+        return f"string {shown(value)}"
     return {"list": "a list", "dict": "a mapping"}.get(type(value).__name__, type(value).__name__)
 
 
@@ -282,5 +334,5 @@ def _quote_hint(value: Any) -> str:
     if isinstance(value, bool):
         return f'; quote it: "{str(value).lower()}"'
     if isinstance(value, int | float) or value is None:
-        return f'; quote it: "{"" if value is None else value}"'
+        return f'; quote it: "{"" if value is None else clip(str(value))}"'
     return ""

@@ -8,6 +8,7 @@ file in one round trip; a file with any error yields no tasks at all.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,10 @@ from podherd.taskfields import (
     RESOURCE_KINDS,
     RESOURCE_NAMES,
     TASK_FIELDS,
+    clip,
     did_you_mean,
     kind_of,
+    shown,
 )
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
 
 FileError = tuple[str, str, str]  # (task label, field, message)
 FILE_LABEL = "file"
+# The last guard against echoing a huge value: no part of an error line is longer than this.
+MAX_PART_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -79,14 +84,18 @@ class TaskFileError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return "\n".join(
-            f"{self.source}: {label}: {fld}: {msg}" if fld else f"{self.source}: {label}: {msg}"
-            for label, fld, msg in self.errors
-        )
+        lines = []
+        for label, fld, msg in self.errors:
+            parts = [clip(part, MAX_PART_CHARS) for part in (label, fld, msg) if part]
+            lines.append(": ".join([self.source, *parts]))
+        return "\n".join(lines)
 
 
-def load_task_file(path: str | Path) -> list[TaskDef]:
-    """Read and validate a task file (``.json`` as JSON, anything else as YAML)."""
+def load_task_file(path: str | Path, template: Mapping[str, Any] | None = None) -> list[TaskDef]:
+    """Read and validate a task file (``.json`` as JSON, anything else as YAML).
+
+    ``template`` is the configured pod template, which ``pod_overrides`` are checked against.
+    """
     path = Path(path)
     source = str(path)
     try:
@@ -95,17 +104,21 @@ def load_task_file(path: str | Path) -> list[TaskDef]:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise TaskFileError(source, [(FILE_LABEL, "", f"cannot read: {reason}")]) from None
     data = _parse_json(text, source) if path.suffix.lower() == ".json" else _parse_yaml(text, source)
-    return parse_tasks(data, source)
+    return parse_tasks(data, source, template)
 
 
-def parse_tasks(data: Any, source: str) -> list[TaskDef]:
-    """Validate already-decoded data (a list of tasks or ``{"tasks": [...]}``)."""
+def parse_tasks(data: Any, source: str, template: Mapping[str, Any] | None = None) -> list[TaskDef]:
+    """Validate already-decoded data (a list of tasks or ``{"tasks": [...]}``).
+
+    A task with ``pod_overrides`` is also checked the way the API server would check its pod
+    (built on ``template``), so a bad override fails here rather than on every try at run time.
+    """
     errors: list[FileError] = []
     items = _task_list(data, errors)
     tasks: list[TaskDef] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
-        task = _parse_task(index, item, errors)
+        task = _parse_task(index, item, errors, template)
         name = item.get("name") if isinstance(item, dict) else None
         if isinstance(name, str) and name in seen:
             errors.append((_label(index, name), "name", f"duplicate name, first used by tasks[{seen[name]}]"))
@@ -132,7 +145,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {clip(repr(key))}",
+                key_node.start_mark,
             )
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
@@ -149,6 +165,8 @@ def _parse_yaml(text: str, source: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise TaskFileError(source, [(FILE_LABEL, "", f"invalid YAML: {where}{problem}")]) from None
+    except (ValueError, RecursionError) as exc:  # not YAMLErrors: a number too long for int(), deep nesting
+        raise TaskFileError(source, [(FILE_LABEL, "", f"invalid YAML: {_decode_problem(exc)}")]) from None
 
 
 def _parse_json(text: str, source: str) -> Any:
@@ -157,6 +175,17 @@ def _parse_json(text: str, source: str) -> Any:
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise TaskFileError(source, [(FILE_LABEL, "", f"invalid JSON: {where}: {exc.msg}")]) from None
+    except (ValueError, RecursionError) as exc:
+        raise TaskFileError(source, [(FILE_LABEL, "", f"invalid JSON: {_decode_problem(exc)}")]) from None
+
+
+def _decode_problem(exc: BaseException) -> str:
+    """Python's own decoding limits, said without Python's advice on lifting them."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if "integer string conversion" in str(exc):
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
+    return clip(str(exc))
 
 
 def _task_list(data: Any, errors: list[FileError]) -> list[Any]:
@@ -180,11 +209,13 @@ def _task_list(data: Any, errors: list[FileError]) -> list[Any]:
 
 def _label(index: int, name: Any) -> str:
     if isinstance(name, str) and name:
-        return f"tasks[{index}] (name {json.dumps(name)})"
+        return f"tasks[{index}] (name {shown(name)})"
     return f"tasks[{index}]"
 
 
-def _parse_task(index: int, item: Any, errors: list[FileError]) -> TaskDef | None:
+def _parse_task(
+    index: int, item: Any, errors: list[FileError], template: Mapping[str, Any] | None = None
+) -> TaskDef | None:
     if not isinstance(item, dict):
         errors.append((_label(index, None), "", f"a task must be a mapping, got {kind_of(item)}"))
         return None
@@ -196,7 +227,7 @@ def _parse_task(index: int, item: Any, errors: list[FileError]) -> TaskDef | Non
 
     for key in item:
         if key not in TASK_FIELDS:
-            err(str(key), f"unknown field{did_you_mean(str(key), TASK_FIELDS)}")
+            err(clip(str(key)), f"unknown field{did_you_mean(str(key), TASK_FIELDS)}")
     values: dict[str, Any] = {}
     for key, check in CHECKS.items():
         if key in item:
@@ -205,4 +236,26 @@ def _parse_task(index: int, item: Any, errors: list[FileError]) -> TaskDef | Non
             err(key, "required")
     if len(errors) > before:
         return None
-    return TaskDef(**values)
+    task = TaskDef(**values)
+    if task.pod_overrides:
+        for path, message in _pod_errors(task, template):
+            err("pod_overrides", f"the pod would be invalid: {path}: {message}" if path else message)
+    return None if len(errors) > before else task
+
+
+def _pod_errors(task: TaskDef, template: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    from podherd.podcheck import pod_override_errors  # imports the embedded server's validation: only when needed
+
+    return pod_override_errors(
+        name=task.name,
+        image=task.image,
+        command=task.command,
+        args=task.args,
+        env=task.env,
+        resources=task.resources,
+        namespace=task.namespace,
+        labels=task.labels,
+        annotations=task.annotations,
+        pod_overrides=task.pod_overrides,
+        template=template,
+    )

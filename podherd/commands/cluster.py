@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from podherd.commands.common import check_output_dir, check_output_file, check_port, check_positive_seconds
+from podherd.filemodes import private_dirs
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster, serve_forever
 
@@ -18,7 +20,9 @@ DEFAULT_KUBECONFIG = Path(".podherd/kubeconfig")
 
 @app.command("up")
 def up(
-    port: int = typer.Option(6443, "--port", help="Port to listen on (0 picks a free one)."),
+    port: int = typer.Option(
+        6443, "--port", callback=check_port, help="Port to listen on (0-65535; 0 picks a free one)."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; loopback unless you mean otherwise."),
     kubeconfig: Path = typer.Option(
         DEFAULT_KUBECONFIG, "--kubeconfig", help="Where to write the kubeconfig (bearer token, mode 0600)."
@@ -44,7 +48,9 @@ def up(
         help="Inject faults, KEY=VALUE, repeatable: error_rate=0.05, error_rate.create=0.1, "
         "throttle_rate=0.01, retry_after=1, latency_ms=20, drop_watches_every=5, compact_every=10, seed=1.",
     ),
-    bookmark_interval: float = typer.Option(60.0, "--bookmark-interval", help="Seconds between watch BOOKMARKs."),
+    bookmark_interval: float = typer.Option(
+        60.0, "--bookmark-interval", callback=check_positive_seconds, help="Seconds between watch BOOKMARKs (> 0)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log server activity to stderr."),
 ) -> None:
     """Run a local Kubernetes API server and kubelet until SIGINT/SIGTERM.
@@ -58,6 +64,14 @@ def up(
         faults = Faults.parse_flag(fault)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--fault") from None
+    check_output_file(kubeconfig, "--kubeconfig")
+    check_output_file(audit_log, "--audit-log")
+    check_output_dir(state_dir, "--state-dir")
+    try:
+        private_dirs(kubeconfig.parent)  # .podherd/ is 0700 when made here: it will also hold the database
+    except OSError as e:
+        typer.echo(f"error: cannot create {kubeconfig.parent}: {e.strerror or e}", err=True)
+        raise typer.Exit(2) from None
     cfg = ClusterConfig(
         host=host,
         port=port,
@@ -70,7 +84,11 @@ def up(
     )
     if token:
         cfg.token = token
-    cluster = LocalCluster(cfg)
+    try:
+        cluster = LocalCluster(cfg)  # opens the audit log
+    except OSError as e:
+        typer.echo(f"error: cannot open {e.filename or audit_log}: {e.strerror or e}", err=True)
+        raise typer.Exit(2) from None
 
     def ready(c: LocalCluster) -> None:
         typer.echo(f"podherd local cluster ready at {c.url} (kubelet: {mode}); kubeconfig: {kubeconfig}", err=False)
@@ -78,5 +96,8 @@ def up(
     try:
         asyncio.run(serve_forever(cluster, ready))
     except OSError as e:
-        typer.echo(f"error: cannot listen on {host}:{port}: {e.strerror or e}", err=True)
+        if e.filename:  # writing the kubeconfig or a state file, not binding the socket
+            typer.echo(f"error: cannot write {e.filename}: {e.strerror or e}", err=True)
+        else:
+            typer.echo(f"error: cannot listen on {host}:{port}: {e.strerror or e}", err=True)
         raise typer.Exit(2) from None

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from podherd.commands.common import CONFIG_OPTION, DB_OPTION, config_from, database_url, fail
+from podherd.commands.common import CONFIG_OPTION, DB_OPTION, check_database_url, config_from, database_url, fail
 
 app = typer.Typer(help="The metadata database: migrations.", no_args_is_help=True)
 
@@ -48,6 +48,7 @@ def current(db: str | None = DB_OPTION, config: Path | None = CONFIG_OPTION) -> 
     from podherd.db.migrate import current_revision, head_revision
 
     cfg = config_from(config)
+    check_database_url(db, cfg)
     head = head_revision()
     missing = missing_sqlite_file(database_url(db, cfg))
     if missing is not None:
@@ -85,14 +86,13 @@ def _known(revision: str) -> bool:
 
 def _engine(db: str | None, config: Path | None, cfg: Any = None) -> tuple[Any, str]:
     """An engine *without* the automatic upgrade (``open_engine`` would migrate first), and a printable URL."""
-    from sqlalchemy.engine import make_url
-
-    from podherd.db.engine import default_url, make_engine
+    from podherd.db.engine import default_url, make_engine, shown_url
 
     cfg = cfg if cfg is not None else config_from(config)
+    check_database_url(db, cfg)
     url = database_url(db, cfg) or default_url()
     try:
-        shown = make_url(url).render_as_string(hide_password=True)
+        shown = shown_url(url)
         return make_engine(url), shown
     except Exception as e:
         fail(f"cannot open the database: {_first_line(e)}")

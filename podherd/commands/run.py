@@ -2,13 +2,23 @@
 
 With no kubeconfig it starts the embedded local cluster in this process
 (process kubelet) and uses SQLite in ./.podherd/, so it works on a laptop with
-nothing else installed.
+nothing else installed. The embedded cluster's files live in ./.podherd/run-<pid>-<random>/,
+removed at the end, so a `podherd cluster up` in the same directory is never touched.
+
+Steps: check every input (config, database URL, task file, kubeconfig, namespaces)
+before anything is started or written, then start the cluster, open the database,
+insert, drive one replica, report.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +31,25 @@ from podherd.commands.common import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
     DB_OPTION,
+    check_database_url,
     config_from,
+    fail,
     kube_client,
     load_template,
     open_engine,
+    short_error,
     user_errors,
 )
+from podherd.config import Config
 from podherd.db import queries
 from podherd.db.rows import TaskRow
-from podherd.taskfile import load_task_file
+from podherd.filemodes import private_dirs
+from podherd.taskfields import clip
+from podherd.taskfile import TaskDef, load_task_file
 
 TERMINAL = ("success", "failed")
+STATE_BASE = Path(".podherd")  # run-<pid>-<random>/ below it holds one run's embedded-cluster files
+NAMESPACE_CHECK_TIMEOUT = (5, 10)  # seconds: connect, read
 
 
 def register(app: typer.Typer) -> None:
@@ -56,40 +74,158 @@ def run(
     """Run every task in FILE as pods and wait for all of them; exit 0 only if all succeeded."""
     console = Console()
     cfg = config_from(config)
-    if not file.is_file():
-        typer.echo(f"error: task file {file} {'is not a file' if file.exists() else 'does not exist'}", err=True)
-        raise typer.Exit(2)
-    with user_errors():
-        tasks = load_task_file(file)
-    if not tasks:
-        typer.echo(f"error: {file} holds no tasks", err=True)
-        raise typer.Exit(2)
     if local_mode not in ("process", "simulate"):
         raise typer.BadParameter("expected process or simulate", param_hint="--local-mode")
-    engine = open_engine(db, cfg)
+    check_database_url(db, cfg)
+    template = load_template(cfg)
+    tasks = _load_tasks(file, template)
+    namespaces = {t.namespace or cfg.kubernetes_executor.namespace for t in tasks}
 
+    embedded = kubeconfig is None and context is None and not cfg.kubernetes_executor.config_file
+    state: RunState | None = None
     cluster = None
-    local_kubeconfig = Path(".podherd/kubeconfig")
-    if kubeconfig is None and context is None and not cfg.kubernetes_executor.config_file:
-        from podherd.kube.client import KubeClient
-        from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
-
-        try:
-            cluster = LocalCluster(ClusterConfig(mode=local_mode, kubeconfig=local_kubeconfig)).start()
-        except OSError as e:
-            typer.echo(f"error: cannot start the embedded cluster: {e}", err=True)
-            raise typer.Exit(2) from None
-        k = cfg.kubernetes_executor
-        kube = KubeClient(cluster.api_client().configuration, qps=k.kube_client_qps, burst=k.kube_client_burst)
-        for ns in {t.namespace or k.namespace for t in tasks} - {"default"}:
-            kube.core.create_namespace({"metadata": {"name": ns}})
+    if embedded:
+        state = RunState.create()
     else:
         kube = kube_client(kubeconfig, context, cfg)
+        check_namespaces(kube, namespaces, tasks, cfg.kubernetes_executor.namespace)
+    try:
+        if state is not None:
+            cluster, kube = _start_embedded(cfg, local_mode, state, namespaces)
+        engine = open_engine(db, cfg)  # only now: a bad input above must leave no database behind
+        _run_tasks(console, cfg, engine, kube, template, tasks, cluster, state, quiet)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        if state is not None:
+            state.remove()  # its kubeconfig pointed at a cluster that no longer exists
+
+
+def _load_tasks(file: Path, template: dict[str, Any] | None) -> list[TaskDef]:
+    """The validated tasks of FILE; every problem is a user error (exit 2) and nothing is started."""
+    if not file.is_file():
+        fail(f"task file {file} {'is not a file' if file.exists() else 'does not exist'}")
+    with user_errors():
+        tasks = load_task_file(file, template)
+    if not tasks:
+        fail(f"{file} holds no tasks")
+    return tasks
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Files of this run's embedded cluster, in a directory of its own: ``.podherd/run-<pid>-<random>/``.
+
+    Why its own: a ``podherd cluster up`` in the same directory owns ``.podherd/kubeconfig``,
+    and ``run`` must neither overwrite nor delete it; nor may two runs share one. The pid alone
+    would not do: runs in two containers sharing a mounted directory can both be pid 1. The
+    directory is private (0700, ``mkdtemp``) and is removed when the run ends.
+    """
+
+    root: Path
+
+    @classmethod
+    def create(cls, base: Path = STATE_BASE) -> RunState:
+        try:
+            private_dirs(base)
+            return cls(Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=base)))
+        except OSError as e:
+            fail(f"cannot create the run's state directory in {base}: {e.strerror or e}")
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _start_embedded(cfg: Config, local_mode: str, state: RunState, namespaces: set[str]) -> tuple[Any, Any]:
+    """Start the embedded cluster in this process and create the namespaces the tasks name."""
+    from podherd.kube.client import KubeClient
+    from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
+
+    try:
+        cluster = LocalCluster(ClusterConfig(mode=local_mode, kubeconfig=state.kubeconfig)).start()
+    except OSError as e:
+        fail(f"cannot start the embedded cluster: {e}")
+    k = cfg.kubernetes_executor
+    kube = KubeClient(cluster.api_client().configuration, qps=k.kube_client_qps, burst=k.kube_client_burst)
+    try:
+        for ns in sorted(namespaces - {"default"}):
+            kube.core.create_namespace({"metadata": {"name": ns}})
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster, kube
+
+
+def check_namespaces(kube: Any, namespaces: set[str], tasks: list[TaskDef], default_namespace: str) -> None:
+    """Fail (exit 2) before anything is inserted when the cluster says a task's namespace does not exist."""
+    missing, unknown = classify_namespaces(sorted(namespaces), lambda ns: _namespace_status(kube, ns))
+    for ns, why in unknown.items():
+        typer.echo(f"warning: cannot check that namespace {ns!r} exists ({why}); continuing", err=True)
+    if missing:
+        lines = []
+        for ns in missing:
+            users = [t.name for t in tasks if (t.namespace or default_namespace) == ns]
+            shown = ", ".join(clip(n) for n in users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+            lines.append(f"namespace {ns!r} does not exist on the cluster (used by {shown})")
+        fail("; ".join(lines) + "; create it (kubectl create namespace NAME) or change the tasks' namespace")
+
+
+def classify_namespaces(namespaces: list[str], probe: Callable[[str], int | str]) -> tuple[list[str], dict[str, str]]:
+    """``(missing, unknown)``: 404 means missing; any other failure (``unknown[ns]`` says which) does not block.
+
+    Pure. ``probe`` returns the HTTP status of ``GET /api/v1/namespaces/<ns>``, or a reason when
+    there was no answer. Only a 404 is proof: RBAC may allow creating pods in a namespace but not
+    reading the namespace (403), and an unreachable server is the replica's to wait for.
+    """
+    missing: list[str] = []
+    unknown: dict[str, str] = {}
+    for ns in namespaces:
+        answer = probe(ns)
+        if answer == 404:
+            missing.append(ns)
+        elif not (isinstance(answer, int) and 200 <= answer < 300):
+            unknown[ns] = f"HTTP {answer}" if isinstance(answer, int) else answer
+    return missing, unknown
+
+
+def _namespace_status(kube: Any, namespace: str) -> int | str:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        resp = kube.core.read_namespace(namespace, _preload_content=False, _request_timeout=NAMESPACE_CHECK_TIMEOUT)
+        resp.release_conn()
+        return int(resp.status)
+    except ApiException as e:
+        return int(e.status) if e.status else short_error(e)
+    except Exception as e:  # no answer (connection refused, TLS, timeout): not proof of anything
+        return f"{type(e).__name__}: {short_error(e)}"
+
+
+def _run_tasks(
+    console: Console,
+    cfg: Config,
+    engine: Any,
+    kube: Any,
+    template: dict[str, Any] | None,
+    tasks: list[TaskDef],
+    cluster: Any,
+    state: RunState | None,
+    quiet: bool,
+) -> None:
+    """Insert the tasks, drive one replica until they are done, print the summary, exit with the result."""
+    from sqlalchemy.exc import SQLAlchemyError
 
     from podherd.scheduler import Replica
 
-    ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
-    replica = Replica(cfg, engine, kube, load_template(cfg))
+    try:
+        ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
+    except SQLAlchemyError as e:  # one transaction: nothing was inserted
+        fail(f"cannot queue the tasks: {short_error(e)}")
+    replica = Replica(cfg, engine, kube, template)
     replica.only_ids = ids  # run just this file, even if the database holds other queued tasks
     interrupted = False
 
@@ -102,19 +238,15 @@ def run(
     started = time.monotonic()
     try:
         replica.start()
-        if cluster is not None:
+        if cluster is not None and state is not None:
             console.print(
-                f"[dim]embedded cluster at {cluster.url} (kubeconfig .podherd/kubeconfig), "
-                f"replica {replica.job_id}[/dim]"
+                f"[dim]embedded cluster at {cluster.url} (kubeconfig {state.kubeconfig}), replica {replica.job_id}[/dim]"
             )
         _drive(replica, engine, ids, console, quiet)
     finally:
         replica.shutdown()
         for s, h in old.items():
             signal.signal(s, h)
-        if cluster is not None:
-            cluster.stop()
-            local_kubeconfig.unlink(missing_ok=True)  # it pointed at a cluster that no longer exists
     rows = [t for t in queries.list_tasks(engine) if t.id in ids]
     console.print(summary_table(rows))
     ok = sum(1 for t in rows if t.state == "success")

@@ -14,6 +14,8 @@ from podherd.commands.common import (
     CONTEXT_OPTION,
     DB_OPTION,
     KUBECONFIG_OPTION,
+    check_database_url,
+    check_port,
     config_from,
     kube_client,
     load_template,
@@ -32,7 +34,10 @@ def scheduler(
     config: Path | None = CONFIG_OPTION,
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
     metrics_port: int | None = typer.Option(
-        None, "--metrics-port", help="Serve Prometheus /metrics and the /healthz and /readyz probes on this port."
+        None,
+        "--metrics-port",
+        callback=check_port,
+        help="Serve Prometheus /metrics and the /healthz and /readyz probes on this port (0-65535).",
     ),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address for --metrics-port."),
 ) -> None:
@@ -49,12 +54,15 @@ def scheduler(
     # urllib3 logs every connection retry; podherd reports the API's state once per change instead.
     logging.getLogger("urllib3.connectionpool").setLevel(max(level, logging.ERROR))
     cfg = config_from(config)
-    engine = open_engine(db, cfg)
+    # Every input is checked before the database is opened (which creates and migrates it).
+    check_database_url(db, cfg)
     kube = kube_client(kubeconfig, context, cfg)
+    template = load_template(cfg)
+    engine = open_engine(db, cfg)
 
     from podherd.scheduler import Replica
 
-    replica = Replica(cfg, engine, kube, load_template(cfg))
+    replica = Replica(cfg, engine, kube, template)
 
     def on_signal(_sig: int, _frame: Any) -> None:
         replica.request_stop()

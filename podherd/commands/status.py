@@ -24,6 +24,8 @@ from podherd.commands.common import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
     DB_OPTION,
+    check_database_url,
+    check_namespace,
     config_from,
     database_url,
     fail,
@@ -33,6 +35,7 @@ from podherd.commands.common import (
 from podherd.config import Config
 from podherd.db.rows import AttemptRow, JobRow, TaskRow
 from podherd.labels import LabelScheme, get_scheme
+from podherd.taskfields import INT32_MAX, clip
 
 SCHEMA_VERSION = 1
 ENDED_REPLICAS_SHOWN = 5
@@ -40,6 +43,13 @@ ENDED_REPLICAS_SHOWN = 5
 
 def register(app: typer.Typer) -> None:
     app.command("status")(status)
+
+
+def check_limit(value: int) -> int:
+    """Option callback for ``--limit``: what a SQL LIMIT takes on every backend."""
+    if not 0 <= value <= INT32_MAX:
+        raise typer.BadParameter(f"must be from 0 to {INT32_MAX} (0: all), got {clip(str(value))}")
+    return value
 
 
 def status(
@@ -55,15 +65,23 @@ def status(
     namespace: str | None = typer.Option(
         None,
         "--namespace",
+        callback=check_namespace,
         help="Count pods in this namespace only (default: the configured namespace and every task's namespace).",
     ),
-    limit: int = typer.Option(20, "--limit", min=0, help="How many of the most recent tasks to list (0: all)."),
+    limit: int = typer.Option(
+        20, "--limit", callback=check_limit, help="How many of the most recent tasks to list (0: all)."
+    ),
 ) -> None:
     """Show scheduler replicas (alive or dead), tasks by state, the most recent tasks, and pods by owner.
 
     Exit code 0; 2 when the database cannot be read; 1 when pods were asked for but could not be listed (the rest is still printed).
     """
     cfg = config_from(config)
+    check_database_url(db, cfg)
+    k = cfg.kubernetes_executor
+    kube = None
+    if kubeconfig is not None or context or k.config_file or k.cluster_context:
+        kube = kube_client(kubeconfig, context, cfg)  # before the database: a bad kubeconfig changes nothing
     missing = missing_sqlite_file(database_url(db, cfg))
     if missing is not None:
         fail(f"no podherd database at {missing} (nothing submitted or run from here yet?); pass --db URL")
@@ -75,11 +93,7 @@ def status(
 
     pods: dict[str, Any] | None = None
     pods_error: str | None = None
-    k = cfg.kubernetes_executor
-    if kubeconfig is not None or context or k.config_file or k.cluster_context:
-        if kubeconfig is not None and not kubeconfig.is_file():
-            fail(f"kubeconfig {kubeconfig} does not exist")
-        kube = kube_client(kubeconfig, context, cfg)
+    if kube is not None:
         namespaces = [namespace] if namespace else sorted({k.namespace, *task_namespaces})
         try:
             pods = count_pods(kube, namespaces, get_scheme(cfg.core.label_scheme))

@@ -16,8 +16,18 @@ from typing import Any
 import typer
 from typer.core import TyperCommand, TyperOption
 
-from podherd.commands.common import CONFIG_OPTION, DB_OPTION, config_from, fail, open_engine, user_errors
+from podherd.commands.common import (
+    CONFIG_OPTION,
+    DB_OPTION,
+    check_database_url,
+    config_from,
+    fail,
+    load_template,
+    open_engine,
+    user_errors,
+)
 from podherd.db import queries
+from podherd.taskfields import clip
 from podherd.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
 
 ARGV_KEY = "podherd.submit.argv"
@@ -98,7 +108,7 @@ def submit(
     """
     argv: list[str] | None = ctx.meta.get(ARGV_KEY)
     if ctx.args:
-        extra = " ".join([str(file), *ctx.args] if file is not None else ctx.args)
+        extra = clip(" ".join([str(file), *ctx.args] if file is not None else ctx.args))
         fail(
             f"unexpected argument(s) {extra}: give one task FILE, or put the command "
             "after '--': podherd submit --name N --image I -- CMD ARG..."
@@ -125,12 +135,14 @@ def submit(
     if file is None and not flags_used:
         fail("nothing to submit: give a task FILE, or --name, --image and the command after '--'")
     cfg = config_from(config)
+    check_database_url(db, cfg)
+    template = load_template(cfg)  # pod_overrides are checked against the pod the replicas will build
 
     if file is not None:
         if not file.exists():
             fail(f"task file {file} does not exist")
         with user_errors():
-            tasks = load_task_file(file)
+            tasks = load_task_file(file, template)
     else:
         tasks = [_task_from_flags(name, image, env, max_tries, timeout, namespace, priority, argv)]
 
@@ -167,9 +179,9 @@ def _task_from_flags(
     for pair in env:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            errors.append(f"--env {pair!r}: expected KEY=VALUE")
+            errors.append(f"--env {clip(repr(pair))}: expected KEY=VALUE")
         elif key in env_map:
-            errors.append(f"--env {key}: given more than once")
+            errors.append(f"--env {clip(key)}: given more than once")
         else:
             env_map[key] = value
     if env_map:

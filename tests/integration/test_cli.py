@@ -286,7 +286,18 @@ def test_status_json_schema_and_values(db_url: str) -> None:
     replicas = {r["id"]: r for r in doc["replicas"]}
     assert set(replicas) == {seeded["alive"], seeded["stale"]}
     for r in doc["replicas"]:
-        assert set(r) == {"id", "hostname", "pid", "state", "alive", "latest_heartbeat", "heartbeat_age_seconds"}
+        assert set(r) == {
+            "id",
+            "hostname",
+            "pid",
+            "state",
+            "alive",
+            "ready",
+            "not_ready_reason",
+            "latest_heartbeat",
+            "heartbeat_age_seconds",
+        }
+        assert r["ready"] is False and r["not_ready_reason"] is None  # seeded rows never reported readiness
         assert r["state"] == "running"
         parse_iso(r["latest_heartbeat"])
     live, stale = replicas[seeded["alive"]], replicas[seeded["stale"]]

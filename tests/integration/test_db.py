@@ -3,11 +3,14 @@ results, liveness and takeovers, including the races they exist to survive."""
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,6 +115,68 @@ def test_insert_tasks_is_all_or_nothing(engine: Engine) -> None:
     with pytest.raises(Exception):  # noqa: B017 - the backend's NOT NULL error, whatever its class
         queries.insert_tasks(engine, bad, None)  # type: ignore[arg-type]
     assert queries.count_tasks_by_state(engine)["queued"] == 0
+
+
+def test_the_task_file_bounds_fit_every_backend(engine: Engine) -> None:
+    """The limits podherd.taskfields enforces are what a 32-bit INTEGER column holds on SQLite and PostgreSQL."""
+    from podherd.taskfields import INT32_MAX, INT32_MIN, MAX_IMAGE_LENGTH, MAX_NAME_LENGTH, MAX_TIMEOUT
+
+    edge = TaskDef(
+        name="n" * MAX_NAME_LENGTH,
+        image="i" * MAX_IMAGE_LENGTH,
+        command=("x",),
+        max_tries=INT32_MAX,
+        priority=INT32_MIN,
+        timeout=MAX_TIMEOUT,
+    )
+    [task_id] = queries.insert_tasks(engine, [edge], "d")
+    [row] = [t for t in queries.list_tasks(engine) if t.id == task_id]
+    assert (row.max_tries, len(row.name), len(row.image)) == (INT32_MAX, MAX_NAME_LENGTH, MAX_IMAGE_LENGTH)
+    queries.insert_tasks(engine, [TaskDef(name="top", image="i", command=("x",), priority=INT32_MAX)], "d")
+    with pytest.raises(Exception):  # noqa: B017 - why the bound exists: OverflowError (SQLite), DataError (PostgreSQL)
+        queries.insert_tasks(engine, [TaskDef(name="over", image="i", command=("x",), priority=2**63)], "d")
+
+
+def test_new_sqlite_files_and_directories_are_private(tmp_path: Path) -> None:
+    """The database, its -wal/-shm files and the directories made for it: owner-only (issue 9, item 6)."""
+    base = tmp_path / "shared"
+    base.mkdir(mode=0o755)
+    os.chmod(base, 0o755)
+    path = base / "a" / ".podherd" / "podherd.db"
+    eng = open_database(f"sqlite:///{path}")
+    try:
+        queries.insert_tasks(eng, tasks(1), "default")
+        with eng.connect() as conn:  # WAL mode: -wal and -shm exist while a connection is open
+            conn.exec_driver_sql("SELECT 1")
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    finally:
+        eng.dispose()
+    assert modes == {"podherd.db": 0o600, "podherd.db-wal": 0o600, "podherd.db-shm": 0o600}
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((base / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE(base.stat().st_mode) == 0o755  # an existing directory is not ours to change
+
+
+def test_private_modes_do_not_depend_on_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o277)  # would make a file 0400 and a directory 0500: unusable
+    try:
+        eng = make_engine(f"sqlite:///{tmp_path}/u/p.db")
+    finally:
+        os.umask(old)
+    try:
+        ensure_schema(eng)
+    finally:
+        eng.dispose()
+    assert stat.S_IMODE((tmp_path / "u" / "p.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "u").stat().st_mode) == 0o700
+
+
+def test_an_existing_database_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    path.touch()
+    os.chmod(path, 0o640)
+    open_database(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
 
 
 # --------------------------------------------------------------------------- claims
@@ -323,3 +388,11 @@ def test_running_attempts_and_summary(engine: Engine) -> None:
     assert [t.state for t in queries.list_tasks(engine, states=("running",))] == ["running"]
     assert queries.get_attempt(engine, c1.task_id, 1).state == "success"  # type: ignore[union-attr]
     assert queries.get_attempt(engine, c1.task_id, 2) is None
+
+
+def test_sqlite_path_with_a_tilde_is_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    open_database("sqlite:///~/podherd/p.db").dispose()
+    assert (tmp_path / "home" / "podherd" / "p.db").stat().st_size > 0  # the schema went there
+    assert not (tmp_path / "~").exists()

@@ -133,3 +133,53 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[core\n"), env={})
     with pytest.raises(ConfigError, match="must be a \\[section\\] table"):
         load_config(write(tmp_path, "core = 3\n"), env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        (
+            {"PODHERD__CORE__PARALLELISM": "99999999999999999999"},
+            "core.parallelism: Input should be less than or equal",
+        ),
+        ({"PODHERD__KUBERNETES_EXECUTOR__KUBE_CLIENT_BURST": "2147483648"}, "kube_client_burst: Input should be less"),
+        ({"PODHERD__KUBERNETES_EXECUTOR__TASK_PUBLISH_MAX_RETRIES": "1e99"}, "task_publish_max_retries"),
+        ({"PODHERD__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "inf"}, "scheduler_heartbeat_sec: Input should be a finite"),
+        ({"PODHERD__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "nan"}, "scheduler_heartbeat_sec"),
+        ({"PODHERD__SCHEDULER__LOOP_IDLE_SLEEP": "1e300"}, "loop_idle_sleep: Input should be less than or equal"),
+        ({"PODHERD__KUBERNETES_EXECUTOR__DONE_POD_RETENTION": "-inf"}, "done_pod_retention"),
+        ({"PODHERD__KUBERNETES_EXECUTOR__NAMESPACE": "Team_A"}, "namespace: must be a Kubernetes namespace name"),
+        ({"PODHERD__KUBERNETES_EXECUTOR__NAMESPACE": "a" * 64}, "namespace"),
+    ],
+)
+def test_values_that_would_overflow_or_never_work_are_refused(env: dict[str, str], fragment: str) -> None:
+    """Each would otherwise pass and fail later: a SQL LIMIT overflow, a sleep overflow, pods in a bad namespace."""
+    with pytest.raises(ConfigError) as exc:
+        load_config(env=env)
+    [name] = env
+    assert str(exc.value).startswith(f"environment {name}: ")
+    assert fragment in str(exc.value)
+
+
+def test_largest_accepted_values() -> None:
+    cfg = load_config(
+        env={
+            "PODHERD__CORE__PARALLELISM": "2147483647",
+            "PODHERD__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "2147483647",
+        }
+    )
+    assert cfg.core.parallelism == 2**31 - 1 and cfg.scheduler.orphaned_tasks_check_interval == 2**31 - 1
+
+
+def test_a_huge_bad_value_is_not_echoed_whole() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(env={"PODHERD__CORE__LABEL_SCHEME": "x" * 10_000})
+    message = str(exc.value)
+    assert "x" * 100 not in message and "(10002 characters)" in message
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe[core]\n")
+    with pytest.raises(ConfigError, match="invalid TOML: not UTF-8 text"):
+        load_config(path, env={})

@@ -205,3 +205,133 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_task_file(tmp_path / "missing.yaml")
     with pytest.raises(TaskFileError, match="cannot read"):
         load_task_file(tmp_path)  # a directory
+
+
+# --------------------------------------------------------------------------- bounds and huge values
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "fragment"),
+    [
+        ({"max_tries": 99999999999999999999}, "max_tries", "must be at most 2147483647 (the database stores a 32-bit"),
+        ({"max_tries": 2**31}, "max_tries", "must be at most 2147483647"),
+        ({"priority": 99999999999999999999}, "priority", "must be at most 2147483647"),
+        ({"priority": -(2**31) - 1}, "priority", "must be at least -2147483648"),
+        ({"timeout": float("inf")}, "timeout", "must be at most 2147483647 seconds"),
+        ({"timeout": 1e300}, "timeout", "must be at most 2147483647 seconds"),
+        ({"image": "x" * 1001}, "image", "too long: 1001 characters, at most 1000"),
+    ],
+)
+def test_values_the_database_cannot_hold(fields: dict[str, Any], field: str, fragment: str) -> None:
+    [(label, fld, msg)] = errors_of([task(**fields)])
+    assert (label, fld) == ('tasks[0] (name "t")', field)
+    assert fragment in msg
+
+
+def test_largest_database_integers_are_accepted() -> None:
+    [t] = parse_tasks([task(max_tries=2**31 - 1, priority=-(2**31))], "x.yaml")
+    assert (t.max_tries, t.priority) == (2**31 - 1, -(2**31))
+
+
+def test_a_huge_name_is_not_echoed_whole() -> None:
+    name = "n" * 10_000
+    with pytest.raises(TaskFileError) as exc:
+        parse_tasks([task(name=name, image=name, namespace=name, priority=name, command=name, **{name: 1})], "f.yaml")
+    text = str(exc.value)
+    assert name[:200] not in text
+    assert "(10000 characters)" in text
+    assert 'tasks[0] (name "' + "n" * 60 + '…" (10000 characters))' in text
+    assert "name: too long: 10000 characters, at most 200" in text
+    assert len(text) < 3000, text
+
+
+def test_no_error_line_part_is_longer_than_the_cap() -> None:
+    err = TaskFileError("f", [("tasks[0]", "x" * 2000, "y" * 2000)])
+    [line] = str(err).splitlines()
+    assert "x" * 501 not in line and "y" * 501 not in line
+    assert line.count("(2000 characters)") == 2
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_numbers_with_too_many_digits(tmp_path: Path, suffix: str) -> None:
+    body = '[{"name": "a", "image": "i", "command": ["x"], "priority": ' + "9" * 5000 + "}]"
+    with pytest.raises(TaskFileError) as exc:
+        load_task_file(write(tmp_path, "t" + suffix, body))
+    [(label, _, msg)] = exc.value.errors
+    assert label == "file" and "a number has more than 4300 digits" in msg
+    assert "set_int_max_str_digits" not in msg
+
+
+def test_nesting_too_deep(tmp_path: Path) -> None:
+    with pytest.raises(TaskFileError, match="invalid JSON: nested too deeply"):
+        load_task_file(write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000))
+
+
+# --------------------------------------------------------------------------- pod_overrides
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"spec": {"containers": "x"}}, 'spec.containers: Invalid value: "string": spec.containers in body must be'),
+        ({"spec": {"restartPolicy": 5}}, 'spec.restartPolicy: Invalid value: "integer"'),
+        ({"spec": 5}, 'spec: Invalid value: "integer": spec in body must be of type object'),
+        ({"spec": {"containers": [{"name": "base", "image": ""}]}}, "spec.containers[0].image: Required value"),
+        ({"spec": {"activeDeadlineSeconds": 99999999999999999999}}, "spec.activeDeadlineSeconds: Invalid value"),
+        ({"metadata": {"labels": {"bad key": "x"}}}, 'metadata.labels: Invalid value: "bad key"'),
+        (
+            {"spec": {"containers": [{"name": "base", "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}]}},
+            'spec.containers[0].volumeMounts[0].name: Not found: "nope"',
+        ),
+    ],
+)
+def test_invalid_pod_overrides_are_rejected_with_the_field_path(overrides: dict[str, Any], fragment: str) -> None:
+    [(label, fld, msg)] = errors_of([task(pod_overrides=overrides)])
+    assert (label, fld) == ('tasks[0] (name "t")', "pod_overrides")
+    assert msg.startswith("the pod would be invalid: ")
+    assert fragment in msg
+
+
+def test_valid_pod_overrides_pass() -> None:
+    overrides = {
+        "spec": {
+            "nodeSelector": {"disk": "ssd"},
+            "volumes": [{"name": "scratch", "emptyDir": {}}],
+            "containers": [{"name": "base", "volumeMounts": [{"name": "scratch", "mountPath": "/scratch"}]}],
+        }
+    }
+    [t] = parse_tasks([task(pod_overrides=overrides)], "x.yaml")
+    assert t.pod_overrides == overrides
+
+
+def test_pod_overrides_are_checked_against_the_template() -> None:
+    template = {"spec": {"volumes": [{"name": "shared", "emptyDir": {}}]}}
+    mount = {"spec": {"containers": [{"name": "base", "volumeMounts": [{"name": "shared", "mountPath": "/s"}]}]}}
+    assert parse_tasks([task(pod_overrides=mount)], "x.yaml", template)  # the template has the volume
+    [(_, fld, msg)] = errors_of([task(pod_overrides=mount)])  # without it, the mount points at nothing
+    assert fld == "pod_overrides" and 'Not found: "shared"' in msg
+
+
+def test_a_broken_template_is_not_blamed_on_the_overrides() -> None:
+    template = {"spec": {"dnsPolicy": "Sometimes"}}
+    [t] = parse_tasks([task(pod_overrides={"spec": {"nodeSelector": {"a": "b"}}})], "x.yaml", template)
+    assert t.pod_overrides == {"spec": {"nodeSelector": {"a": "b"}}}
+
+
+def test_a_huge_duplicate_yaml_key_is_clipped(tmp_path: Path) -> None:
+    key = "k" * 1000  # YAML allows implicit keys up to 1024 characters
+    with pytest.raises(TaskFileError) as exc:
+        load_task_file(write(tmp_path, "dup.yaml", f'- {{"{key}": 1, "{key}": 2}}\n'))
+    assert "found duplicate key" in str(exc.value) and key not in str(exc.value)
+
+
+@pytest.mark.parametrize("image", ["alpine\0", "alpine\n", "\talpine", "a\x7f"])
+def test_image_without_control_characters(image: str) -> None:
+    [(_, fld, msg)] = errors_of([task(image=image)])
+    assert fld == "image" and "must not contain control characters" in msg
+
+
+def test_an_odd_image_name_is_left_to_the_kubelet() -> None:
+    """As in Kubernetes: the pod is created and its attempt fails with InvalidImageName."""
+    [t] = parse_tasks([task(image="Not A Valid Image")], "x.yaml")
+    assert t.image == "Not A Valid Image"
