@@ -29,8 +29,13 @@ def kubeconfig_dict(server_url: str, token: str, ca_pem: bytes | None) -> dict[s
 
 
 def write_private_yaml(path: Path, doc: dict[str, Any]) -> Path:
-    """Write `doc` as YAML with mode 0600 (it carries the bearer token), also over an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `doc` as YAML with mode 0600 (it carries the bearer token), also over an existing file.
+
+    Directories it has to create are 0700, whatever the umask."""
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         yaml.safe_dump(doc, fh, sort_keys=False)
