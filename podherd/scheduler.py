@@ -267,9 +267,21 @@ class Replica:
         else:
             log.exception("replica %s: loop failed; retrying", self.job_id)
 
-    def shutdown(self, end_state: str = "success") -> None:
-        """Stop claiming, leave running pods for adoption, mark the job row ended."""
+    def shutdown(self, end_state: str = "success", hand_back_all: bool = False) -> None:
+        """Stop claiming, hand back what was not launched, leave running pods for adoption, end the job row.
+
+        `hand_back_all` (`podherd run`): also delete launched pods and hand their tries back, since
+        no survivor is there to take them over. Either way no task stays `running` with no owner
+        to finish it: what is not handed back belongs to an ended job, which survivors take over.
+        """
         self._stop.set()
+        if self.executor is not None:
+            try:
+                handed, left = self.executor.hand_back(delete_launched=hand_back_all)
+                if handed or left:
+                    log.info("replica %s: %d tries handed back, %d left for takeover", self.job_id, handed, left)
+            except Exception as e:
+                log.warning("replica %s: hand back failed (%s); its work is left for takeover", self.job_id, e)
         if self.heartbeat is not None:
             self.heartbeat.stopping.set()
         self.recovery.stop()

@@ -231,7 +231,11 @@ def _run_tasks(
 
     def on_signal(_sig: int, _frame: Any) -> None:
         nonlocal interrupted
+        if interrupted:  # a second Ctrl-C: stop now; the job row stays, so any replica takes the work over
+            typer.echo("interrupted again: exiting now; unfinished tasks are left for takeover", err=True)
+            os._exit(130)
         interrupted = True
+        typer.echo("interrupted: handing unfinished tasks back (Ctrl-C again to exit at once)", err=True)
         replica.request_stop()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -244,7 +248,7 @@ def _run_tasks(
             )
         _drive(replica, engine, ids, console, quiet)
     finally:
-        replica.shutdown()
+        replica.shutdown(hand_back_all=True)  # nobody else will finish this run's tasks: never leave them running
         for s, h in old.items():
             signal.signal(s, h)
     rows = [t for t in queries.list_tasks(engine) if t.id in ids]

@@ -131,6 +131,62 @@ class KubernetesExecutor:
         self._creators.shutdown(wait=True)
         self.cleaner.shutdown(wait=wait_cleanup)
 
+    def hand_back(self, delete_launched: bool) -> tuple[int, int]:
+        """On a stop: give back the tries this replica will not finish; returns (handed back, left).
+
+        Creates in flight answer first. A try whose pod surely does not exist goes back to the
+        queue uncounted. With `delete_launched` (`podherd run`, which has no survivors to take
+        over), a launched pod is deleted at once (uid precondition) and its try handed back too;
+        otherwise it is left for a survivor's takeover, as is anything this cannot settle now.
+        Nothing is left `running` with nobody to finish it: the job row is ended next.
+        """
+        self._creators.shutdown(wait=True)
+        try:
+            self._drain_created()
+        except Exception as e:  # the database is down: what is left goes to takeover
+            log.warning("hand back: could not settle create answers (%s)", type(e).__name__)
+        handed = left = 0
+        for att in list(self.attempts.values()):
+            if self._hand_back_one(att, delete_launched):
+                handed += 1
+            else:
+                left += 1
+        return handed, left
+
+    def _hand_back_one(self, att: Attempt, delete_launched: bool) -> bool:
+        never_created = att.phase == CREATING and not att.uid and not att.maybe_created
+        if not never_created:
+            if not delete_launched or not att.uid:
+                return False
+            try:
+                self.kube.delete_pod(att.task.namespace, att.task.pod_name, att.uid, grace_seconds=0)
+            except ApiException as e:
+                if e.status != 404:
+                    return False
+            except Exception:
+                return False
+        try:
+            released = queries.release_attempt(self.engine, att.task.task_id, att.task.try_number, self.owner_id)
+        except Exception:
+            return False
+        if released:
+            self.attempts.pop(att.key, None)
+            self.stats.handed_back += 1
+        return released
+
+    def _drain_created(self) -> int:
+        """Handle the create answers that came back; a failed one (DB down) is kept for the next call."""
+        work = 0
+        while self._retry_created or not self._created.empty():
+            done = self._retry_created.popleft() if self._retry_created else self._created.get_nowait()
+            try:
+                self._on_created(done)
+            except Exception:
+                self._retry_created.appendleft(done)
+                raise
+            work += 1
+        return work
+
     def free_slots(self, parallelism: int) -> int:
         return max(0, parallelism - len(self.attempts))
 
@@ -265,15 +321,7 @@ class KubernetesExecutor:
         the next call, and the error propagates so the loop backs off. Nothing is dropped: a
         terminal pod sends no further events, so a dropped one would strand its task.
         """
-        work = 0
-        while self._retry_created or not self._created.empty():
-            done = self._retry_created.popleft() if self._retry_created else self._created.get_nowait()
-            try:
-                self._on_created(done)
-            except Exception:
-                self._retry_created.appendleft(done)
-                raise
-            work += 1
+        work = self._drain_created()
         for _ in range(max_events):
             if self._retry_events:
                 ev = self._retry_events.popleft()
