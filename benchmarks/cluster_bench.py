@@ -667,6 +667,21 @@ def bench_watch(
 
 
 # ---- reporting -----------------------------------------------------------------------------------
+def git_state() -> tuple[str, bool | None]:
+    """(short commit, whether the checkout had uncommitted changes to tracked files); ("", None) outside git."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=here).stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip()) if commit else None
+    except (OSError, subprocess.SubprocessError):
+        return "", None
+    return commit, dirty
+
+
 def machine_info() -> dict[str, Any]:
     cpu_model = ""
     with contextlib.suppress(OSError):
@@ -685,15 +700,7 @@ def machine_info() -> dict[str, Any]:
             versions[pkg] = importlib_metadata.version(pkg)
         except importlib_metadata.PackageNotFoundError:
             versions[pkg] = "?"
-    commit = ""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
+    commit, dirty = git_state()
     return {
         "nproc": nproc,
         "cpu_model": cpu_model,
@@ -702,6 +709,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "packages": versions,
         "git_commit": commit,
+        "git_dirty": dirty,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

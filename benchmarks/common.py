@@ -42,7 +42,7 @@ def header(results: dict[str, Any], title: str, markdown: bool) -> list[str]:
         "",
         f"Command: `{results['command']}`",
         "",
-        f"Machine: nproc={m['nproc']}, {m['cpu_model'] or 'unknown CPU'}, Python {m['python']}, git {m['git_commit']}, {m['date_utc']}",
+        f"Machine: nproc={m['nproc']}, {m['cpu_model'] or 'unknown CPU'}, Python {m['python']}, git {m['git_commit']}{' (dirty)' if m.get('git_dirty') else ''}, {m['date_utc']}",
         "",
     ]
 

@@ -45,7 +45,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/thrash.py`: make `ben
 
 from benchmarks.cluster_bench import fmt_table
 from benchmarks.common import header, publish, pyplot, results_doc, save_figure
-from tests.ha.harness import Harness, Record, audit_time, sim_task
+from tests.ha.harness import Harness, Record, sim_task
+from tests.ha.invariants import audit_time
 
 POLICIES = ("exclude-self", "alive-scoped", "podherd")
 FULL = {"replicas": "3,5", "rate": 20.0, "duration": 60.0, "drain": 10.0, "race_pods": 200}

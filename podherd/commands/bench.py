@@ -17,7 +17,7 @@ import typer
 
 from podherd.commands.common import fail
 
-SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput"}
+SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput", "race": "race"}
 FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 app = typer.Typer(
@@ -97,3 +97,14 @@ def throughput(
     Other options go to benchmarks/throughput.py: --tasks --replicas 1,3 --parallelism --seed (see --script-help).
     """
     run("throughput", ctx, quick, out, script_help)
+
+
+@app.command("race", context_settings=FORWARD)
+def race(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script_help: bool = SCRIPT_HELP) -> None:
+    """The two-survivors claim race, 20 times on SQLite and on PostgreSQL, under CPU stress and API latency.
+
+    Reports, per database, runs passed and every invariant figure from the audit log and the side-effect file: pod names created twice, writes to live replicas' pods, side effects not exactly once, pods claimed twice, redundant deletes, pods left.
+
+    Other options go to benchmarks/race.py: --runs --pods --db sqlite,postgres --no-stress (see --script-help). --quick writes to a temporary directory unless --out is given.
+    """
+    run("race", ctx, quick, out, script_help)

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import start_postgres
 from tests.ha.harness import HEARTBEAT, THRESHOLD, CpuStress, Harness, effect_task, sim_task
+from tests.ha.scenarios import two_survivors_race
 
 pytestmark = pytest.mark.integration
 
@@ -160,30 +161,15 @@ def _ts(text: str) -> float:
 
 
 def test_two_survivors_race_for_200_completed_pods(process_harness: Harness) -> None:
-    h = process_harness
-    assert h.effects_path is not None
-    names = [f"r{i}" for i in range(200)]
-    gate = h.tmp / "gate"  # every pod waits for it: all 200 complete only after their owner died
-    h.submit([effect_task(n, h.effects_path, seconds=0.5, gate=gate) for n in names])
-    h.start_replica("dead", core__parallelism="200")
-    h.wait_for(lambda: len(h.creators()) == 200, 120, "all 200 pods created")
-    dead = h.job_id("dead")
-    h.kill("dead")
-    gate.touch()
-    h.wait_for(lambda: completed_pods(h) == 200, 120, "all pods completed")
-    h.start_replica("b")
-    h.start_replica("c")
-    counts = h.wait_all_terminal(timeout=180)
-    assert counts["success"] == 200
-    h.wait_no_pods(timeout=60)
-    report = h.assert_invariants(expected_effects=names)
-    assert report.creates == 200
-    dead_pods = {name for (_ns, name), rid in h.creators().items() if rid == dead}
-    assert len(dead_pods) == 200
-    wins = h.successful_patches_by_pod()
-    assert all(wins[p] == 1 for p in dead_pods), "each pod claimed exactly once"
-    deletes = [r for r in h.audit() if r["verb"] == "delete" and r["resource"] == "pods"]
-    assert len(deletes) == 200 and all(r["code"] == 200 for r in deletes), "each pod deleted once, no redundant call"
+    result = two_survivors_race(process_harness, pods=200)
+    assert result.duplicate_creates == 0, "no pod name created twice"
+    assert result.effects_not_once == 0, "every task's side effect exactly once"
+    assert result.writes_to_live_owners == 0
+    assert result.succeeded == 200
+    assert result.claims_won == 200 and result.pods_claimed_twice == 0, "each pod claimed exactly once"
+    assert result.deletes == 200 and result.redundant_deletes == 0, "each pod deleted once, no redundant call"
+    assert result.pods_left == 0
+    process_harness.assert_invariants()
 
 
 # ---- 4. PostgreSQL stopped for 20 s under load -------------------------------------------------------

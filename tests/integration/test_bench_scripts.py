@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks import sweep_cost, thrash, throughput
+from benchmarks import race, sweep_cost, thrash, throughput
 from podherd.cli import app
 
 pytestmark = pytest.mark.integration
@@ -45,6 +45,24 @@ def test_thrash_tiny_run_kills_one_replica_and_races_the_survivors(tmp_path: Pat
     assert race["pods"] == 20 and race["survivors"] == 2
     assert race["successful_claims"] == 20 and race["extra_claims"] == 0  # CAS: exactly one winner per pod
     assert "Claim race" in (tmp_path / "thrash.md").read_text()
+
+
+def test_race_tiny_run_reports_every_invariant_figure(tmp_path: Path) -> None:
+    doc = on_disk(
+        tmp_path, "race", race.main(["--runs", "1", "--pods", "12", "--db", "sqlite", "--out", str(tmp_path)])
+    )
+    [run] = doc["runs"]["sqlite"]
+    assert run["pods"] == 12 and run["succeeded"] == 12 and run["claims_won"] == 12
+    for key in race.MUST_BE_ZERO:
+        assert run[key] == 0, key
+    assert run["ok"] and doc["summary"]["sqlite"]["passed"] == 1 and doc["stress"] is True
+
+
+def test_race_quick_never_writes_into_the_published_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    args = race.parse_args(["--quick"])
+    assert args.out != race.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
+    assert race.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
+    assert race.parse_args([]).out == race.RESULTS
 
 
 def rec(t: float, verb: str, name: str, replica: str, code: int) -> dict[str, Any]:
