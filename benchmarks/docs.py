@@ -1,0 +1,106 @@
+"""Every number in the README and docs comes from a committed results file: this writes them there.
+
+Documents hold generated blocks between two markers:
+
+    <!-- generated: race-summary -->
+    ...written by this script, never by hand...
+    <!-- /generated -->
+
+`python benchmarks/docs.py` rewrites every block from `benchmarks/results/`; `--check` only
+compares and exits 1 naming the blocks that differ (a test runs it, so a table typed by hand or a
+results file changed without regenerating fails the suite). Each block names the results file
+and the commit that produced it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "performance.md")
+BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
+
+Renderer = Callable[[Path, str], str]
+"""(results directory, relative path from the document to the results directory) -> block text."""
+
+
+def load(results: Path, name: str) -> dict[str, Any]:
+    return json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def provenance(doc: dict[str, Any], name: str, link: str) -> str:
+    m = doc["machine"]
+    dirty = " (uncommitted changes)" if m.get("git_dirty") else ""
+    return (
+        f"<sub>From [`benchmarks/results/{name}.json`]({link}/{name}.json): `{doc['command']}`, "
+        f"git {m['git_commit']}{dirty}, {m['date_utc'][:10]}, {m['nproc']} cores.</sub>\n"
+    )
+
+
+def race_summary(results: Path, link: str) -> str:
+    doc = load(results, "race")
+    load_text = "a busy-loop process per core and 25 ms added to every API request" if doc["stress"] else "at rest"
+    rows = [
+        "| database | runs passed | pod names created twice | writes to live replicas' pods | side effects not exactly once | pods claimed twice | claims won / pods | redundant deletes | pods left |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for db, s in doc["summary"].items():
+        rows.append(
+            f"| {db} | **{s['passed']}/{s['runs']}** | {s['duplicate_creates']} | {s['writes_to_live_owners']} | "
+            f"{s['effects_not_once']} | {s['pods_claimed_twice']} | {s['claims_won']}/{s['pods']} | "
+            f"{s['redundant_deletes']} | {s['pods_left']} |"
+        )
+    intro = (
+        f"The two-survivors race for {doc['pods']} completed pods, repeated under {load_text}, each run with "
+        "a fresh cluster, database and replicas:\n\n"
+    )
+    return intro + "\n".join(rows) + "\n\n" + provenance(doc, "race", link)
+
+
+RENDERERS: dict[str, Renderer] = {"race-summary": race_summary}
+
+
+def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:
+    """The document with every generated block rewritten, and the names of blocks that changed."""
+    changed: list[str] = []
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in RENDERERS:
+            raise KeyError(f"unknown generated block {name!r}; known: {', '.join(sorted(RENDERERS))}")
+        body = RENDERERS[name](results, link)
+        if body != m.group("body"):
+            changed.append(name)
+        return m.group(1) + body + m.group(4)
+
+    return BLOCK.sub(repl, text), changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="only compare; exit 1 if a block is out of date")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="results directory")
+    args = ap.parse_args(argv)
+    stale: list[str] = []
+    for path in DOCUMENTS:
+        text = path.read_text(encoding="utf-8")
+        link = os.path.relpath(RESULTS, path.parent)
+        new, changed = regenerate(text, args.results, link)
+        stale += [f"{path.relative_to(ROOT)}: {name}" for name in changed]
+        if changed and not args.check:
+            path.write_text(new, encoding="utf-8")
+    if stale:
+        print(("out of date: " if args.check else "rewrote: ") + ", ".join(stale))
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
