@@ -18,6 +18,7 @@ from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.apiserver import negotiation
 from podherd.localcluster.apiserver.admin import AdminEndpoints, RequestCounts
 from podherd.localcluster.apiserver.audit import AuditLog
 from podherd.localcluster.apiserver.discovery import discovery_document, is_discovery_path
@@ -35,10 +36,10 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def status_response(error: ApiError) -> web.Response:
-    """The Status of `error`; after a 413 the connection closes, since the rest of the body is never read."""
-    resp = json_response(error.to_status(), error.code)
-    resp.headers.update(error.headers)
+def status_response(error: ApiError, request: web.Request | None = None) -> web.Response:
+    """The Status of `error`, in protobuf when the request prefers it; after a 413 the connection closes,
+    since the rest of the body is never read."""
+    resp = negotiation.status_response(request, error)
     if error.code == 413:
         resp.force_close()
     return resp
@@ -93,12 +94,12 @@ class ApiApp:
             return resp
         except ApiError as e:
             code = e.code
-            return status_response(e)
+            return status_response(e, request)
         except web.HTTPException as e:
             if e.status < 400:
                 raise
             code = e.status
-            return status_response(from_http_exception(e))
+            return status_response(from_http_exception(e), request)
         except (ConnectionResetError, asyncio.CancelledError):
             code = 200 if request.get(WATCH_STARTED) else 499
             raise

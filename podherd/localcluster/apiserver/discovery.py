@@ -118,8 +118,9 @@ def openapi_v3_group(group: str, version: str) -> dict[str, Any] | None:
 
 
 def is_discovery_path(path: str) -> bool:
-    """Paths that exist for GET: another verb on them is 405, not 404."""
-    return path in ("/version", "/api", "/apis", "/openapi/v3") or path.startswith(("/api/", "/apis/"))
+    """Documents served for GET: another verb on them is 405. Anything else under /api or /apis is a
+    resource this server does not serve, and any verb on it is 404, as kube-apiserver answers."""
+    return discovery_document(path, "") is not None
 
 
 def discovery_document(path: str, server_address: str) -> dict[str, Any] | None:
