@@ -25,6 +25,7 @@ from podherd.localcluster.apiserver.discovery import discovery_document, is_disc
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.handlers.common import WATCH_STARTED, json_response
 from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
+from podherd.localcluster.apiserver.openapi import documents as openapi
 from podherd.localcluster.apiserver.routing import RequestInfo, resolve
 
 log = logging.getLogger("podherd.localcluster")
@@ -142,8 +143,19 @@ class ApiApp:
         if path.startswith("/admin/"):
             return await self.admin.serve(request, path)
         if request.method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed() if is_discovery_path(path) else errors.unknown_path()
+            exists = is_discovery_path(path) or openapi.exists(path)
+            raise errors.method_not_allowed() if exists else errors.unknown_path()
+        if path == openapi.ROOT or path.startswith(openapi.ROOT + "/"):
+            return self._openapi(request, path)
         doc = discovery_document(path, self.server_address())
         if doc is None:
             raise errors.unknown_path()
         return json_response(doc)
+
+    def _openapi(self, request: web.Request, path: str) -> web.Response:
+        answer = openapi.serve(
+            path, request.query.get("hash"), request.headers.get("Accept"), request.headers.get("If-None-Match")
+        )
+        if answer is None:
+            raise errors.unknown_path()
+        return web.Response(status=answer.status, body=answer.body or None, headers=dict(answer.headers))
