@@ -22,7 +22,8 @@ from podherd.localcluster.apiserver.handlers.common import (
     read_raw,
 )
 from podherd.localcluster.apiserver.negotiation import response
-from podherd.localcluster.patch.apply import normalize_patch_type
+from podherd.localcluster.patch.apply import APPLY_PATCH_YAML, normalize_patch_type
+from podherd.localcluster.registry.apply import Applier, parse_force, validate_patch_options
 from podherd.localcluster.registry.deletion import Deleter, parse_delete_options
 from podherd.localcluster.registry.listing import matcher, parse_list_options
 from podherd.localcluster.registry.store import Api
@@ -40,6 +41,7 @@ class WriteHandlers:
     def __init__(self, api: Api, deleter: Deleter) -> None:
         self.api = api
         self.deleter = deleter
+        self.applier = Applier(api)
 
     async def create(self, request: web.Request, rtype: ResourceType, namespace: str) -> web.Response:
         body = await read_body(request)
@@ -57,9 +59,19 @@ class WriteHandlers:
     async def patch(
         self, request: web.Request, rtype: ResourceType, namespace: str, name: str, subresource: str = ""
     ) -> web.Response:
+        """A patch, or a server-side apply (201 when it created the object)."""
         ptype = normalize_patch_type(request.headers.get("Content-Type"))
+        requested_manager, force = request.query.get("fieldManager", ""), request.query.get("force")
+        validate_patch_options(ptype, requested_manager, force)
         raw = await read_raw(request)
-        out = self.api.patch(rtype, namespace, name, ptype, raw, subresource, dry_run(request))
+        if ptype == APPLY_PATCH_YAML:
+            out, created = self.applier.apply(
+                rtype, namespace, name, raw, requested_manager, parse_force(force), subresource, dry_run(request)
+            )
+            if created:
+                request[CREATED_NAME] = out["metadata"]["name"]
+            return respond(request, as_served(rtype, out), 201 if created else 200)
+        out = self.api.patch(rtype, namespace, name, ptype, raw, subresource, dry_run(request), field_manager(request))
         return respond(request, as_served(rtype, out))
 
     async def delete(self, request: web.Request, rtype: ResourceType, namespace: str, name: str) -> web.Response:
