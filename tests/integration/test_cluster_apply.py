@@ -67,11 +67,9 @@ def test_kubectl_server_side_apply_twice_then_a_conflicting_manager_then_force(
     assert re.search(
         r"PATCH \S+/pods/ssa\?fieldManager=kubectl&fieldValidation=Strict&force=false 201 Created", first.stderr
     )
-    rv = core.read_namespaced_pod("ssa", ns).metadata.resource_version
     assert "pod/ssa serverside-applied" in kubectl(
         cluster, tmp_path, "-n", ns, "apply", "--server-side", "-f", str(manifest(tmp_path, "ssa"))
     )
-    assert core.read_namespaced_pod("ssa", ns).metadata.resource_version == rv  # applying the same again writes nothing
     entry = managed(core, ns, "ssa")["kubectl"]
     assert entry["operation"] == "Apply" and "apiVersion" in entry and entry["time"]
     assert entry["fieldsV1"] == {
@@ -111,6 +109,22 @@ def test_kubectl_server_side_apply_twice_then_a_conflicting_manager_then_force(
     assert "f:image" in entries["other"]["fieldsV1"]["f:spec"]["f:containers"][main]
     back = run(cluster, tmp_path, "-n", ns, "apply", "--server-side", "-f", str(manifest(tmp_path, "ssa")))
     assert back.returncode == 1 and 'conflict with "other": .spec.containers[name="main"].image' in back.stderr
+
+
+@needs_kubectl
+def test_applying_the_same_configuration_again_writes_nothing(cluster: LocalCluster, ns: str, tmp_path: Path) -> None:
+    """A Lease, which no kubelet touches between the two applies."""
+    f = tmp_path / "lease.yaml"
+    f.write_text(
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: same\nspec:\n  holderIdentity: a\n"
+    )
+    coordination = client.CoordinationV1Api(cluster.api_client())
+    kubectl(cluster, tmp_path, "-n", ns, "apply", "--server-side", "-f", str(f))
+    before = coordination.read_namespaced_lease("same", ns).metadata
+    kubectl(cluster, tmp_path, "-n", ns, "apply", "--server-side", "-f", str(f))
+    after = coordination.read_namespaced_lease("same", ns).metadata
+    assert after.resource_version == before.resource_version
+    assert after.managed_fields == before.managed_fields
 
 
 @needs_kubectl

@@ -85,12 +85,19 @@ async def read_body(request: web.Request) -> Any:
 
 
 def field_manager(request: web.Request) -> str:
-    """The fieldManager query parameter, else the user agent's program name (as the apiserver defaults it)."""
+    """The fieldManager query parameter, else the User-Agent's product (managerOrUserAgent): what precedes
+    the first "/", unprintable characters dropped, cut at 128 bytes; "unknown" when that leaves nothing."""
     manager = request.query.get("fieldManager")
     if manager:
         return manager
-    ua = request.headers.get("User-Agent", "unknown")
-    return ua.split("/")[0] or "unknown"
+    out = ""
+    for ch in request.headers.get("User-Agent", "").split("/")[0]:
+        if not ch.isprintable():
+            continue
+        if len((out + ch).encode()) > 128:
+            break
+        out += ch
+    return out or "unknown"
 
 
 def dry_run(request: web.Request) -> bool:
