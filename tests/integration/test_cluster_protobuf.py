@@ -297,3 +297,19 @@ def test_self_subject_access_review(cluster: LocalCluster) -> None:
         "authorization.k8s.io",
     )
     assert call(cluster, "GET", path, accept="application/json")[0] == 405
+
+
+def test_a_pod_written_by_a_go_client_is_stored_without_its_zero_values(cluster: LocalCluster, ns: str) -> None:
+    """client-go writes every non-pointer field (selfLink "", stdin false, ...): none of them may be stored."""
+    from tests.unit.test_proto_codec import with_go_zeros
+
+    message = S.message_for("v1", "Pod")
+    assert message is not None
+    body = with_go_zeros(S, message, {**pod("go"), "status": {}})
+    assert body["metadata"]["selfLink"] == "" and body["spec"]["containers"][0]["stdin"] is False
+    code, _ctype, _data = call(cluster, "POST", f"/api/v1/namespaces/{ns}/pods", pb(body))
+    assert code == 201
+    stored = json.loads(call(cluster, "GET", f"/api/v1/namespaces/{ns}/pods/go", accept="application/json")[2])
+    assert "selfLink" not in stored["metadata"] and "generateName" not in stored["metadata"]
+    assert {"stdin", "tty", "workingDir"}.isdisjoint(stored["spec"]["containers"][0])
+    assert "hostNetwork" not in stored["spec"] and stored["spec"]["terminationGracePeriodSeconds"] == 30
