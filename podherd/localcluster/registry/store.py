@@ -220,12 +220,6 @@ class Api:
         strategy = strategy_for(rtype)
         requested = new["metadata"].get("managedFields")
         new = self._carry_server_fields(strategy, old, new, subresource)
-        if managed_fields is False:
-            asked = {**new, "metadata": {**new["metadata"], "managedFields": requested}}
-            managed_fields = self.fields.update(
-                rtype, strategy.has_status_subresource, old, asked, manager, subresource
-            )
-        new = _with_managed_fields(new, managed_fields if isinstance(managed_fields, list) else None)
         causes = validate_metadata(new["metadata"], rtype.namespaced, strategy.name_rule)
         causes += strategy.validate(new)
         if subresource == "status":
@@ -233,6 +227,12 @@ class Api:
         else:
             causes += strategy.validate_update(old, new)
         self._invalid_if(rtype, new, causes)
+        if managed_fields is False:
+            asked = {**new, "metadata": {**new["metadata"], "managedFields": requested}}
+            managed_fields = self.fields.update(
+                rtype, strategy.has_status_subresource, old, asked, manager, subresource
+            )
+        new = _with_managed_fields(new, managed_fields if isinstance(managed_fields, list) else None)
         if old == new:
             return old  # no-op writes neither bump the RV nor emit an event
         if dry_run:

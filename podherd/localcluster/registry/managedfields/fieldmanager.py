@@ -9,6 +9,7 @@ object's entries look like a real server's (``f:spec`` without ``.``, ``f:labels
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,11 +23,13 @@ from podherd.localcluster.apimachinery.proto.schema import INT_OR_STRING, QUANTI
 from podherd.localcluster.registry.managedfields import manager as mf
 from podherd.localcluster.registry.managedfields import typed
 from podherd.localcluster.registry.managedfields.fieldpath import Set, field
+from podherd.localcluster.registry.managedfields.typed import TypedError
 from podherd.localcluster.registry.managedfields.types import UNTYPED_MESSAGES, types_for
 from podherd.localcluster.registry.managedfields.updater import Conflicts, Managers, Owned, Updater
 from podherd.timefmt import rfc3339
 
 CURRENT = "current-operation"
+log = logging.getLogger("podherd.localcluster")
 
 
 def zero_object(proto: Schema, message_name: str) -> dict[str, Any]:
@@ -86,7 +89,25 @@ class FieldManager:
         manager: str,
         subresource: str = "",
     ) -> list[dict[str, Any]] | None:
-        """The managedFields of `new` written by `manager` over `live` (None for a create); None: untracked."""
+        """The managedFields of `new` written by `manager` over `live` (None for a create); None: untracked.
+
+        As UpdateNoErrors: an object the types cannot index (a keyed list item without its key) is
+        written without managedFields, and the reason logged, rather than failing the write."""
+        try:
+            return self._update(rtype, has_status, live, new, manager, subresource)
+        except TypedError as e:
+            log.error("[SHOULD NOT HAPPEN] failed to update managedFields of %s: %s", rtype.kind, e)
+            return None
+
+    def _update(
+        self,
+        rtype: ResourceType,
+        has_status: bool,
+        live: dict[str, Any] | None,
+        new: dict[str, Any],
+        manager: str,
+        subresource: str,
+    ) -> list[dict[str, Any]] | None:
         managers, times = self._decode_live_or_new(live, new, subresource)
         if not managers and live is not None:
             return None  # skipNonApplied: an existing untracked object stays untracked by updates
@@ -164,23 +185,40 @@ class FieldManager:
         kind = {"apiVersion": rtype.api_version, "kind": rtype.kind}
         current = {**kind, **(mf.without_managed_fields(live) if live is not None else self._zero(rtype))}
         updater = self._updater(rtype, has_status, subresource)
-        if not managers:  # skipNonApplied: existing fields go to before-first-apply
-            before = mf.identifier(mf.BEFORE_FIRST_APPLY, "Update", rtype.api_version)
-            managers = self._track(
-                updater, {**kind, **self._zero(rtype)}, current, managers, times, before, rtype.api_version
-            )
         ident = mf.identifier(manager, "Apply", "", subresource)
         try:
-            new, managers = self._apply_once(updater, current, patch, managers, times, ident, rtype.api_version, force)
-        except Conflicts as conflict:
-            new, managers = self._after_conflict(
-                updater, current, patch, managers, times, ident, rtype, manager, conflict
-            )
+            if not managers:  # skipNonApplied: existing fields go to before-first-apply
+                before = mf.identifier(mf.BEFORE_FIRST_APPLY, "Update", rtype.api_version)
+                zero = {**kind, **self._zero(rtype)}
+                managers = self._track(updater, zero, current, managers, times, before, rtype.api_version)
+            new, managers = self._apply_typed(updater, current, patch, managers, times, ident, rtype, manager, force)
+        except TypedError as e:
+            group, _, version = rtype.api_version.rpartition("/")
+            gvk = f"{group}/{version}, Kind={rtype.kind}"
+            raise errors.internal(f"failed to create typed patch object ({gvk}): {e}") from None
         new = self._update_last_applied(manager, live, current if new is None else new, patch, new)
         entries = mf.encode(managers, times) or None
         if new is not None:
             new = {k: v for k, v in new.items() if k not in ("apiVersion", "kind")}
         return new, entries
+
+    def _apply_typed(
+        self,
+        updater: Updater,
+        current: dict[str, Any],
+        patch: dict[str, Any],
+        managers: Managers,
+        times: dict[str, str | None],
+        ident: str,
+        rtype: ResourceType,
+        manager: str,
+        force: bool,
+    ) -> tuple[dict[str, Any] | None, Managers]:
+        """One apply; on conflicts, kubectl's last-applied rule may still let it through."""
+        try:
+            return self._apply_once(updater, current, patch, managers, times, ident, rtype.api_version, force)
+        except Conflicts as conflict:
+            return self._after_conflict(updater, current, patch, managers, times, ident, rtype, manager, conflict)
 
     def _check_patch(self, rtype: ResourceType, patch: dict[str, Any]) -> None:
         if patch.get("apiVersion") != rtype.api_version or patch.get("kind") != rtype.kind:
