@@ -358,8 +358,11 @@ def test_unknown_fields_are_skipped_and_packed_varints_read() -> None:
         "leaseDurationSeconds": 15,
         "holderIdentity": "a",
     }
-    sar = S.message("k8s.io.api.core.v1.Capabilities")
-    assert codec.decode(S, sar, b"") == {}
+    assert codec.decode(S, S.message("k8s.io.api.core.v1.Capabilities"), b"") == {}
+    security = S.message("k8s.io.api.core.v1.PodSecurityContext")  # repeated int64 supplementalGroups = 4
+    unpacked = codec.encode(S, security, {"supplementalGroups": [1, 2]})
+    assert unpacked == b"\x20\x01\x20\x02"  # proto2 writes repeated scalars unpacked
+    assert codec.decode(S, security, b"\x22\x02\x01\x02") == {"supplementalGroups": [1, 2]}  # packed is read too
 
 
 # ---- property: random objects built from the schema round-trip -------------------------------------

@@ -145,7 +145,7 @@ def _read_field(schema: Schema, out: dict[str, Any], f: Field, wire_type: int, r
         out.setdefault(f.json_name, {})[key] = value
     elif f.repeated:
         items = out.setdefault(f.json_name, [])
-        if wire_type == wire.LEN and f.type in _INT_BITS | {"bool": 1}:
+        if wire_type == wire.LEN and (f.type in _INT_BITS or f.type == "bool"):
             assert isinstance(raw, bytes)
             items.extend(_scalar(f.type, v) for v in wire.packed_varints(raw))
         else:
