@@ -103,7 +103,7 @@ class Applier:
         obj = new if new is not None else live
         rv = str(meta.get("resourceVersion") or "")  # an applied resourceVersion is a precondition
         body = {**obj, "metadata": {**obj["metadata"], "resourceVersion": rv}}
-        written = self.api._write(rtype, live, body, rv, subresource, dry_run, manager, entries)
+        written = self.api.write_applied(rtype, live, body, rv, subresource, dry_run, manager, entries)
         return written, False
 
     def _create(

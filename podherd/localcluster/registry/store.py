@@ -202,6 +202,20 @@ class Api:
         rv = new["metadata"].get("resourceVersion") or ""
         return self._write(rtype, old, new, rv, subresource, dry_run, manager)
 
+    def write_applied(
+        self,
+        rtype: ResourceType,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        rv: str,
+        subresource: str,
+        dry_run: bool,
+        manager: str,
+        managed_fields: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        """Write what server-side apply computed over `old`, with the managedFields it computed."""
+        return self._write(rtype, old, new, rv, subresource, dry_run, manager, managed_fields)
+
     def _write(
         self,
         rtype: ResourceType,
