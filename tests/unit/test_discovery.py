@@ -12,13 +12,20 @@ def test_documents() -> None:
     assert {r["name"] for r in pods["resources"]} >= {"pods", "pods/log", "pods/status", "namespaces", "events"}
     leases = discovery_document("/apis/coordination.k8s.io/v1", "x")
     assert [r["name"] for r in leases["resources"]] == ["leases"]
-    assert discovery_document("/apis", "x")["groups"][0]["name"] == "coordination.k8s.io"
+    assert [g["name"] for g in discovery_document("/apis", "x")["groups"]] == [
+        "authorization.k8s.io",
+        "coordination.k8s.io",
+    ]
+    reviews = discovery_document("/apis/authorization.k8s.io/v1", "x")["resources"]
+    assert [(r["name"], r["verbs"]) for r in reviews] == [("selfsubjectaccessreviews", ["create"])]
     assert discovery_document("/apis/coordination.k8s.io", "x")["kind"] == "APIGroup"
-    doc = discovery_document("/openapi/v3/api/v1", "x")
-    assert any("patch" in p for p in doc["paths"].values())
+    assert discovery_document("/openapi/v3/api/v1", "x") is None  # OpenAPI is served by apiserver.openapi
 
 
 def test_unknown_paths() -> None:
     for path in ("/api/v2", "/apis/apps/v1", "/apis/nope", "/openapi/v3/apis/apps/v1", "/metrics", "/"):
         assert discovery_document(path, "x") is None, path
     assert is_discovery_path("/api/v1") and not is_discovery_path("/metrics")
+    # Unserved resources under a served group-version are not documents: any verb on them is 404, not 405.
+    for path in ("/api/v1/namespaces/default/configmaps", "/apis/apps/v1/deployments", "/apis/nope/v1/things"):
+        assert not is_discovery_path(path), path

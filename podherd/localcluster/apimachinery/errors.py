@@ -102,7 +102,7 @@ def invalid(kind: str, name: str, causes: list[Cause], group: str = "") -> ApiEr
     parts = [f"{c.field}: {c.message}" if c.field else c.message for c in causes]
     joined = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     qualified = f"{kind}.{group}" if group else kind
-    details: dict[str, Any] = {"name": name}
+    details: dict[str, Any] = {"name": name} if name else {}  # StatusDetails.name is omitempty
     if group:
         details["group"] = group
     details["kind"] = kind

@@ -65,6 +65,18 @@ LEASES = ResourceType("leases", "lease", "Lease", "coordination.k8s.io", "v1", T
 
 RESOURCES: dict[tuple[str, str], ResourceType] = {(r.group, r.plural): r for r in (PODS, NAMESPACES, EVENTS, LEASES)}
 
+# A review is created and answered, never stored (apiserver.handlers.reviews): `kubectl auth can-i`.
+SELF_SUBJECT_ACCESS_REVIEWS = ResourceType(
+    "selfsubjectaccessreviews",
+    "selfsubjectaccessreview",
+    "SelfSubjectAccessReview",
+    "authorization.k8s.io",
+    "v1",
+    False,
+    ("create",),
+)
+RESOURCES[(SELF_SUBJECT_ACCESS_REVIEWS.group, SELF_SUBJECT_ACCESS_REVIEWS.plural)] = SELF_SUBJECT_ACCESS_REVIEWS
+
 
 def lookup(group: str, plural: str) -> ResourceType | None:
     return RESOURCES.get((group, plural))

@@ -18,12 +18,14 @@ from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import ApiError
+from podherd.localcluster.apiserver import negotiation
 from podherd.localcluster.apiserver.admin import AdminEndpoints, RequestCounts
 from podherd.localcluster.apiserver.audit import AuditLog
 from podherd.localcluster.apiserver.discovery import discovery_document, is_discovery_path
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.handlers.common import WATCH_STARTED, json_response
 from podherd.localcluster.apiserver.handlers.dispatch import ResourceHandlers
+from podherd.localcluster.apiserver.openapi import documents as openapi
 from podherd.localcluster.apiserver.routing import RequestInfo, resolve
 
 log = logging.getLogger("podherd.localcluster")
@@ -35,10 +37,10 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def status_response(error: ApiError) -> web.Response:
-    """The Status of `error`; after a 413 the connection closes, since the rest of the body is never read."""
-    resp = json_response(error.to_status(), error.code)
-    resp.headers.update(error.headers)
+def status_response(error: ApiError, request: web.Request | None = None) -> web.Response:
+    """The Status of `error`, in protobuf when the request prefers it; after a 413 the connection closes,
+    since the rest of the body is never read."""
+    resp = negotiation.status_response(request, error)
     if error.code == 413:
         resp.force_close()
     return resp
@@ -93,12 +95,12 @@ class ApiApp:
             return resp
         except ApiError as e:
             code = e.code
-            return status_response(e)
+            return status_response(e, request)
         except web.HTTPException as e:
             if e.status < 400:
                 raise
             code = e.status
-            return status_response(from_http_exception(e))
+            return status_response(from_http_exception(e), request)
         except (ConnectionResetError, asyncio.CancelledError):
             code = 200 if request.get(WATCH_STARTED) else 499
             raise
@@ -141,8 +143,19 @@ class ApiApp:
         if path.startswith("/admin/"):
             return await self.admin.serve(request, path)
         if request.method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed() if is_discovery_path(path) else errors.unknown_path()
+            exists = is_discovery_path(path) or openapi.exists(path)
+            raise errors.method_not_allowed() if exists else errors.unknown_path()
+        if path == openapi.ROOT or path.startswith(openapi.ROOT + "/"):
+            return self._openapi(request, path)
         doc = discovery_document(path, self.server_address())
         if doc is None:
             raise errors.unknown_path()
         return json_response(doc)
+
+    def _openapi(self, request: web.Request, path: str) -> web.Response:
+        answer = openapi.serve(
+            path, request.query.get("hash"), request.headers.get("Accept"), request.headers.get("If-None-Match")
+        )
+        if answer is None:
+            raise errors.unknown_path()
+        return web.Response(status=answer.status, body=answer.body or None, headers=dict(answer.headers))

@@ -1,4 +1,4 @@
-"""Discovery: the version, API group and resource documents (and a minimal OpenAPI v3) kubectl needs (API.md §9).
+"""Discovery: the version, API group and resource documents kubectl needs (API.md §9); OpenAPI is in `openapi/`.
 
 Pure: each document is built from the kinds in `apimachinery.kinds`; `discovery_document` picks the
 one a GET path asks for.
@@ -84,42 +84,10 @@ def api_group(group: str) -> dict[str, Any]:
     return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": [gv], "preferredVersion": gv}
 
 
-def openapi_v3_root() -> dict[str, Any]:
-    """Just enough OpenAPI v3 for kubectl's strict field validation to go server-side (API.md §9)."""
-    paths: dict[str, Any] = {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=podherd"}}
-    for g in sorted({r.group for r in RESOURCES.values() if r.group}):
-        paths[f"apis/{g}/v1"] = {"serverRelativeURL": f"/openapi/v3/apis/{g}/v1?hash=podherd"}
-    return {"paths": paths}
-
-
-def openapi_v3_group(group: str, version: str) -> dict[str, Any] | None:
-    members = [r for r in RESOURCES.values() if r.group == group and r.version == version]
-    if not members:
-        return None
-    paths: dict[str, Any] = {}
-    prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
-    for r in members:
-        ns = "/namespaces/{namespace}" if r.namespaced else ""
-        paths[f"{prefix}{ns}/{r.plural}/{{name}}"] = {
-            "patch": {
-                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
-                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "OK"}},
-            }
-        }
-        paths[f"{prefix}{ns}/{r.plural}"] = {
-            "post": {
-                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
-                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"201": {"description": "Created"}},
-            }
-        }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths}
-
-
 def is_discovery_path(path: str) -> bool:
-    """Paths that exist for GET: another verb on them is 405, not 404."""
-    return path in ("/version", "/api", "/apis", "/openapi/v3") or path.startswith(("/api/", "/apis/"))
+    """Documents served for GET: another verb on them is 405. Anything else under /api or /apis is a
+    resource this server does not serve, and any verb on it is 404, as kube-apiserver answers."""
+    return discovery_document(path, "") is not None
 
 
 def discovery_document(path: str, server_address: str) -> dict[str, Any] | None:
@@ -130,8 +98,6 @@ def discovery_document(path: str, server_address: str) -> dict[str, Any] | None:
         return api_versions(server_address)
     if path == "/apis":
         return api_group_list()
-    if path == "/openapi/v3":
-        return openapi_v3_root()
     segs = [s for s in path.split("/") if s]
     if len(segs) == 2 and segs[0] == "api":
         return resource_list("", segs[1])
@@ -139,7 +105,4 @@ def discovery_document(path: str, server_address: str) -> dict[str, Any] | None:
         return api_group(segs[1])
     if len(segs) == 3 and segs[0] == "apis":
         return resource_list(segs[1], segs[2])
-    if len(segs) >= 4 and segs[:2] == ["openapi", "v3"]:
-        group, version = ("", segs[3]) if segs[2] == "api" else (segs[3], segs[4] if len(segs) > 4 else "")
-        return openapi_v3_group(group, version)
     return None

@@ -82,9 +82,16 @@ class Faults:
             if not isinstance(v, int | float) or v < 0:
                 raise errors.bad_request(f"{name} must be a non-negative number, got {v!r}")
 
+    def forbids(self, verb: str, resource: str) -> bool:
+        """Whether RBAC, as `forbid` sets it up, denies `verb` on `resource`. Access reviews themselves are
+        always allowed, as the system:basic-user role grants them to everyone."""
+        if resource == "selfsubjectaccessreviews":
+            return False
+        return verb in self.forbid or f"{verb}/{resource}" in self.forbid
+
     def injected_error(self, verb: str, resource: str = "", namespace: str = "") -> ApiError | None:
         """The error to answer instead of serving this request, if the dice (or `forbid`) say so."""
-        if verb in self.forbid or f"{verb}/{resource}" in self.forbid:
+        if self.forbids(verb, resource):
             return errors.rbac_forbidden(verb, resource, namespace)
         if self.throttle_rate and self._rng.random() < self.throttle_rate:
             return errors.too_many_requests(int(self.retry_after))

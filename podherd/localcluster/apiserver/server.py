@@ -71,8 +71,10 @@ class LocalCluster:
         self.api = Api(self.store)
         self.deleter = Deleter(self.api)
         self.logs = LogStore()
-        self.handlers = ResourceHandlers(self.store, self.api, self.deleter, self.logs, self.config.bookmark_interval)
         self.faults = self.config.faults
+        self.handlers = ResourceHandlers(
+            self.store, self.api, self.deleter, self.logs, self.config.bookmark_interval, self.faults
+        )
         self.audit = AuditLog(self.config.audit_log) if self.config.audit_log else None
         self.kubelet: Kubelet | None = None
         self.port = self.config.port

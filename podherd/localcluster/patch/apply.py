@@ -5,10 +5,10 @@ and gets back a new object (the input is never modified) or an `ApiError`
 shaped like the real one. Optimistic locking, `fieldManager` checks and
 validation of the result stay with the server.
 
-Server-side apply (`application/apply-patch+yaml`) is approximated as a
-strategic merge of the applied configuration onto the live object: there is no
-field ownership, so no managedFields bookkeeping, no conflicts and no removal
-of fields a manager stopped applying.
+Server-side apply (`application/apply-patch+yaml`) is not a patch of the stored
+object but a merge decided by field ownership; it lives in `registry.apply`
+(with `registry.managedfields`). Only its body decoding is here:
+`parse_apply_yaml` reads YAML as sigs.k8s.io/yaml does.
 """
 
 from __future__ import annotations
@@ -52,9 +52,12 @@ def normalize_patch_type(content_type: str | None) -> str:
 def apply_patch(original: dict[str, Any], patch_type: str, body: bytes, resource: str) -> dict[str, Any]:
     """Apply a PATCH body of `patch_type` to `original`, returning a new object.
 
-    `resource` is the plural ("pods") and picks the strategic-merge schema.
+    `resource` is the plural ("pods") and picks the strategic-merge schema. Server-side apply is not a
+    patch of this kind: `registry.apply` handles it.
     """
     kind = normalize_patch_type(patch_type)
+    if kind == APPLY_PATCH_YAML:
+        raise ValueError("server-side apply goes through registry.apply, not apply_patch")
     if kind == JSON_PATCH:
         return _apply_json_patch(original, _parse_json(body))
     if kind == MERGE_PATCH:
@@ -62,7 +65,7 @@ def apply_patch(original: dict[str, Any], patch_type: str, body: bytes, resource
         if not isinstance(patch, dict):
             raise errors.bad_request("Invalid JSON Patch")  # evanphx/json-patch ErrBadJSONPatch
         return _merge_patch(json_copy(original), patch)
-    patch = _parse_json(body) if kind == STRATEGIC_MERGE_PATCH else _parse_apply_yaml(body)
+    patch = _parse_json(body)
     if not isinstance(patch, dict):
         raise errors.bad_request(
             f"json: cannot unmarshal {_json_type(patch)} into Go value of type map[string]interface {{}}"
@@ -112,7 +115,8 @@ _ApplyLoader.yaml_implicit_resolvers = {
 }
 
 
-def _parse_apply_yaml(body: bytes) -> Any:
+def parse_apply_yaml(body: bytes) -> Any:
+    """An apply body: YAML (JSON is YAML), with timestamps as strings and no aliases; 400 when unreadable."""
     if not body or not body.strip():
         raise errors.bad_request("error decoding YAML: the request body is empty")
     try:

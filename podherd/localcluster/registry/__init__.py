@@ -2,5 +2,6 @@
 
 `store` (create/update/patch, from kube's `registry.Store`), `deletion` and `listing` implement the
 rules once for every kind; `strategies/` holds what differs per kind; `namespaces` is namespace
-admission and termination; `fields` applies a kind's field selectors.
+admission and termination; `fields` applies a kind's field selectors; `apply` is server-side apply
+and `managedfields/` the field ownership every write records.
 """

@@ -20,6 +20,7 @@ from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import Cause
 from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType
 from podherd.localcluster.patch.apply import apply_patch
+from podherd.localcluster.registry.managedfields.fieldmanager import FieldManager
 from podherd.localcluster.registry.namespaces import NamespaceLifecycle
 from podherd.localcluster.registry.strategies.base import Strategy
 from podherd.localcluster.registry.strategies.catalog import strategy_for
@@ -37,6 +38,7 @@ class Api:
         self.store = store
         self.clock = clock
         self.namespaces = NamespaceLifecycle(store, clock)
+        self.fields = FieldManager(clock)
         self.create_namespace_object("default")
 
     # ---- helpers ------------------------------------------------------------------------------
@@ -83,22 +85,17 @@ class Api:
             name = obj["metadata"].get("name") or obj["metadata"].get("generateName") or ""
             raise errors.invalid(rtype.kind, name if isinstance(name, str) else "", causes, rtype.group)
 
-    def _managed_fields(self, manager: str, api_version: str, operation: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "manager": manager,
-                "operation": operation,
-                "apiVersion": api_version,
-                "time": now_rfc3339(self.clock()),
-                "fieldsType": "FieldsV1",
-                "fieldsV1": {"f:metadata": {}},
-            }
-        ]
-
     # ---- create -------------------------------------------------------------------------------
     def create(
-        self, rtype: ResourceType, namespace: str, body: Any, manager: str = "unknown", dry_run: bool = False
+        self,
+        rtype: ResourceType,
+        namespace: str,
+        body: Any,
+        manager: str = "unknown",
+        dry_run: bool = False,
+        managed_fields: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Create; `managed_fields` are an apply's (otherwise `manager`'s Update entry is computed)."""
         strategy = strategy_for(rtype)
         obj = self._body_object(rtype, body, namespace)
         meta = obj["metadata"]
@@ -128,8 +125,10 @@ class Api:
         meta["creationTimestamp"] = now_rfc3339(self.clock())
         if strategy.tracks_generation:
             meta["generation"] = 1
-        meta["managedFields"] = self._managed_fields(manager, rtype.api_version, "Update")
-        obj = strategy.prepare_for_create(obj)
+        if managed_fields is None:
+            defaulted = strategy.scheme_defaults(obj)
+            managed_fields = self.fields.update(rtype, strategy.has_status_subresource, None, defaulted, manager)
+        obj = _with_managed_fields(strategy.prepare_for_create(obj), managed_fields)
         if dry_run:
             return obj
         return self.store.create(rtype.plural, key, obj)
@@ -177,7 +176,7 @@ class Api:
                 ],
                 rtype.group,
             )
-        return self._write(rtype, old, new, rv, subresource, dry_run)
+        return self._write(rtype, old, new, rv, subresource, dry_run, manager)
 
     def patch(
         self,
@@ -188,6 +187,7 @@ class Api:
         raw: bytes,
         subresource: str = "",
         dry_run: bool = False,
+        manager: str = "unknown",
     ) -> dict[str, Any]:
         old = self.get(rtype, namespace, name)
         full = {"kind": rtype.kind, "apiVersion": rtype.api_version, **old}
@@ -200,7 +200,21 @@ class Api:
             )
         new = self._body_object(rtype, patched, namespace)
         rv = new["metadata"].get("resourceVersion") or ""
-        return self._write(rtype, old, new, rv, subresource, dry_run)
+        return self._write(rtype, old, new, rv, subresource, dry_run, manager)
+
+    def write_applied(
+        self,
+        rtype: ResourceType,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        rv: str,
+        subresource: str,
+        dry_run: bool,
+        manager: str,
+        managed_fields: list[dict[str, Any]] | None,
+    ) -> dict[str, Any]:
+        """Write what server-side apply computed over `old`, with the managedFields it computed."""
+        return self._write(rtype, old, new, rv, subresource, dry_run, manager, managed_fields)
 
     def _write(
         self,
@@ -210,11 +224,15 @@ class Api:
         rv: str,
         subresource: str,
         dry_run: bool,
+        manager: str = "unknown",
+        managed_fields: list[dict[str, Any]] | bool | None = False,
     ) -> dict[str, Any]:
+        """Write `new` over `old`; `managed_fields` are an apply's (False: compute `manager`'s Update)."""
         name = old["metadata"]["name"]
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.optimistic_lock(rtype.plural, name, rtype.group)
         strategy = strategy_for(rtype)
+        requested = new["metadata"].get("managedFields")
         new = self._carry_server_fields(strategy, old, new, subresource)
         causes = validate_metadata(new["metadata"], rtype.namespaced, strategy.name_rule)
         causes += strategy.validate(new)
@@ -223,6 +241,12 @@ class Api:
         else:
             causes += strategy.validate_update(old, new)
         self._invalid_if(rtype, new, causes)
+        if managed_fields is False:
+            asked = {**new, "metadata": {**new["metadata"], "managedFields": requested}}
+            managed_fields = self.fields.update(
+                rtype, strategy.has_status_subresource, old, asked, manager, subresource
+            )
+        new = _with_managed_fields(new, managed_fields if isinstance(managed_fields, list) else None)
         if old == new:
             return old  # no-op writes neither bump the RV nor emit an event
         if dry_run:
@@ -260,3 +284,11 @@ class Api:
         if strategy.tracks_generation and out.get("spec") != old.get("spec"):
             meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         return out
+
+
+def _with_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """`obj` with these managedFields (none: the key is absent, as Go omits an empty list)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
+    if entries:
+        meta["managedFields"] = entries
+    return {**obj, "metadata": meta}

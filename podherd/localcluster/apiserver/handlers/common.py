@@ -1,5 +1,8 @@
 """What every handler shares: JSON encoding, content negotiation (Accept, Content-Type) and request bodies.
 
+Request bodies may be JSON, YAML or protobuf (`negotiation.decode_protobuf`); the representation of a
+response comes from `negotiation.negotiate`.
+
 Kept apart from the verb groups so that each of them (`read`, `watch`, `write`, `logs`) and the
 server's middleware render and decode exactly the same way.
 """
@@ -16,6 +19,7 @@ from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import ResourceType
+from podherd.localcluster.apiserver.negotiation import PROTOBUF, decode_protobuf, negotiate
 
 JSON = "application/json"
 WATCH_STARTED = web.RequestKey("podherd_watch_started", bool)
@@ -46,25 +50,8 @@ def as_served(rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def output_format(accept: str) -> str:
-    """'table', 'partial' or 'json': the first representation in Accept that we serve."""
-    for part in accept.split(","):
-        params = {}
-        for p in part.split(";")[1:]:
-            if "=" in p:
-                k, v = p.split("=", 1)
-                params[k.strip()] = v.strip()
-        media = part.split(";")[0].strip()
-        if media not in (JSON, "*/*", "application/*"):
-            continue
-        kind = params.get("as")
-        if kind is None:
-            return "json"
-        if params.get("g") == "meta.k8s.io" and params.get("v") == "v1":
-            if kind == "Table":
-                return "table"
-            if kind in ("PartialObjectMetadata", "PartialObjectMetadataList"):
-                return "partial"
-    return "json"
+    """The representation the Accept header asks for: json, table, partial, protobuf or partial-protobuf."""
+    return negotiate(accept)
 
 
 async def read_raw(request: web.Request) -> bytes:
@@ -87,8 +74,10 @@ async def read_body(request: web.Request) -> Any:
             return yaml.safe_load(raw)
         except yaml.YAMLError as e:
             raise errors.bad_request(f"error converting YAML to JSON: {e}") from None
+    if ctype == PROTOBUF:
+        return decode_protobuf(raw)
     if ctype not in (JSON, "*/*", ""):
-        raise errors.unsupported_media_type(ctype, [JSON, "application/yaml"])
+        raise errors.unsupported_media_type(ctype, [JSON, "application/yaml", PROTOBUF])
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
@@ -96,12 +85,19 @@ async def read_body(request: web.Request) -> Any:
 
 
 def field_manager(request: web.Request) -> str:
-    """The fieldManager query parameter, else the user agent's program name (as the apiserver defaults it)."""
+    """The fieldManager query parameter, else the User-Agent's product (managerOrUserAgent): what precedes
+    the first "/", unprintable characters dropped, cut at 128 bytes; "unknown" when that leaves nothing."""
     manager = request.query.get("fieldManager")
     if manager:
         return manager
-    ua = request.headers.get("User-Agent", "unknown")
-    return ua.split("/")[0] or "unknown"
+    out = ""
+    for ch in request.headers.get("User-Agent", "").split("/")[0]:
+        if not ch.isprintable():
+            continue
+        if len((out + ch).encode()) > 128:
+            break
+        out += ch
+    return out or "unknown"
 
 
 def dry_run(request: web.Request) -> bool:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
+from podherd.localcluster.apimachinery.kinds import SELF_SUBJECT_ACCESS_REVIEWS
+from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.handlers.logs import LogHandler
 from podherd.localcluster.apiserver.handlers.read import ReadHandlers
+from podherd.localcluster.apiserver.handlers.reviews import AccessReviews
 from podherd.localcluster.apiserver.handlers.watch import WatchHandler
 from podherd.localcluster.apiserver.handlers.write import WriteHandlers
 from podherd.localcluster.apiserver.routing import RequestInfo
@@ -26,9 +29,16 @@ class ResourceHandlers:
     """Serves resource requests against one store; created once per cluster."""
 
     def __init__(
-        self, store: Store, api: Api, deleter: Deleter, logs: LogStore, bookmark_interval: float = 60.0
+        self,
+        store: Store,
+        api: Api,
+        deleter: Deleter,
+        logs: LogStore,
+        bookmark_interval: float = 60.0,
+        faults: Faults | None = None,
     ) -> None:
         self.store = store
+        self.reviews = AccessReviews(faults or Faults())
         self.read = ReadHandlers(store, api)
         self.watch = WatchHandler(store, bookmark_interval)
         self.write = WriteHandlers(api, deleter)
@@ -44,6 +54,8 @@ class ResourceHandlers:
             return await self._subresource(request, info)
         if verb in _RESOURCE_VERBS and verb not in rtype.verbs:
             raise errors.method_not_allowed()  # e.g. deletecollection of namespaces: no such route
+        if rtype is SELF_SUBJECT_ACCESS_REVIEWS:  # created and answered, never stored
+            return await self.reviews.create(request)
         scope = ns if rtype.namespaced and ns else None
         if verb == "list":
             return await self.read.list(request, rtype, scope)

@@ -1,4 +1,4 @@
-"""GET and LIST: one object or a list, rendered as JSON, a Table or PartialObjectMetadata (API.md §3, §9)."""
+"""GET and LIST: one object or a list, rendered as JSON, protobuf, a Table or PartialObjectMetadata (API.md §3, §9)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from podherd.localcluster.apimachinery.kinds import ResourceType
-from podherd.localcluster.apiserver.handlers.common import JSON, as_served, dumps, json_response, now, output_format
+from podherd.localcluster.apiserver import negotiation
+from podherd.localcluster.apiserver.handlers.common import JSON, as_served, dumps, now, output_format
 from podherd.localcluster.apiserver.tables import partial_metadata_list, table, to_partial_metadata
 from podherd.localcluster.registry.listing import parse_list_options, run_list
 from podherd.localcluster.registry.store import Api
@@ -28,7 +29,7 @@ class ReadHandlers:
         q = dict(request.query)
         accept = request.headers.get("Accept", JSON)
         body = await self.list_body(rtype, namespace, q, accept, q.get("includeObject", "Metadata"))
-        return web.Response(body=body, content_type=JSON)
+        return web.Response(body=body, content_type=negotiation.content_type(output_format(accept)))
 
     async def list_body(
         self, rtype: ResourceType, namespace: str | None, q: dict[str, str], accept: str, include: str
@@ -39,9 +40,10 @@ class ReadHandlers:
         fmt = output_format(accept)
         if fmt == "table":
             return dumps(table(rtype.plural, items, meta, now(), include))
-        if fmt == "partial":
-            return dumps(partial_metadata_list(items, meta))
-        return dumps({"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta, "items": items})
+        if fmt in ("partial", "partial-protobuf"):
+            return negotiation.encode(fmt, partial_metadata_list(items, meta))[0]
+        listed = {"kind": rtype.list_kind, "apiVersion": rtype.api_version, "metadata": meta, "items": items}
+        return negotiation.encode(fmt, listed)[0] if fmt == "protobuf" else dumps(listed)
 
 
 def render_one(rtype: ResourceType, obj: dict[str, Any], request: web.Request) -> web.Response:
@@ -49,7 +51,8 @@ def render_one(rtype: ResourceType, obj: dict[str, Any], request: web.Request) -
     fmt = output_format(request.headers.get("Accept", JSON))
     if fmt == "table":
         meta = {"resourceVersion": obj["metadata"]["resourceVersion"]}
-        return json_response(table(rtype.plural, [obj], meta, now(), request.query.get("includeObject", "Metadata")))
-    if fmt == "partial":
-        return json_response(to_partial_metadata(obj, rtype.api_version, rtype.kind))
-    return json_response(as_served(rtype, obj))
+        body = table(rtype.plural, [obj], meta, now(), request.query.get("includeObject", "Metadata"))
+        return negotiation.response("json", body)
+    if fmt in ("partial", "partial-protobuf"):
+        return negotiation.response(fmt, to_partial_metadata(obj, rtype.api_version, rtype.kind))
+    return negotiation.response(fmt, as_served(rtype, obj))

@@ -1,10 +1,12 @@
-"""WATCH: a stream of JSON lines, with bookmarks, selector transitions, timeouts and 410s (API.md §4).
+"""WATCH: a stream of JSON lines (or protobuf frames), with bookmarks, selector transitions, timeouts and 410s (API.md §4).
 
 `WatchHandler.serve` opens a watcher on the store (`_open_watch`: a too-old resourceVersion gets one
 ERROR line), then a `_WatchStream` alternates `_next_batch` (wait for events, sending bookmarks while
 idle) and `_write_batch` until the timeout, a CLOSE from the store, or the client leaving. Over
 HTTP/1.1 the stream is chunked; over HTTP/1.0, which has no chunking, it is sent as is and the
-connection closes at its end, as Go's net/http (so kube-apiserver) does.
+connection closes at its end, as Go's net/http (so kube-apiserver) does. A client that prefers
+protobuf gets ``application/vnd.kubernetes.protobuf;stream=watch``: length-prefixed WatchEvent frames
+(`frame`, `envelope.watch_frame`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from typing import Any
 
 from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import ResourceType
+from podherd.localcluster.apimachinery.proto import envelope
+from podherd.localcluster.apiserver import negotiation
 from podherd.localcluster.apiserver.handlers.common import (
     JSON,
     WATCH_STARTED,
@@ -33,8 +38,15 @@ from podherd.localcluster.storage.store import Store, TooOld, Watcher, WatchItem
 MAX_BATCH = 512  # watch items written in one chunk
 
 
+def frame(fmt: str, event_type: str, obj: dict[str, Any]) -> bytes:
+    """One event of a stream in `fmt`: a JSON line, or a length-prefixed protobuf WatchEvent."""
+    if fmt in negotiation.PROTOBUF_FORMATS:
+        return envelope.watch_frame(event_type, negotiation.encode(fmt, obj)[0])
+    return dumps({"type": event_type, "object": obj}) + b"\n"
+
+
 def encode_event(rtype: ResourceType, item: WatchItem, fmt: str, include: str) -> bytes:
-    """One watch line. JSON and partial lines are encoded once per commit and shared by all
+    """One watch event. JSON, protobuf and partial events are encoded once per commit and shared by all
     watchers through `item.encoded`; Table rows carry ages as of now, so they are never shared."""
     assert item.obj is not None
     cache = item.encoded if fmt != "table" else None
@@ -45,11 +57,11 @@ def encode_event(rtype: ResourceType, item: WatchItem, fmt: str, include: str) -
             return line
     if fmt == "table":
         obj = table(rtype.plural, [item.obj], {"resourceVersion": str(item.rv)}, now(), include)
-    elif fmt == "partial":
+    elif fmt in ("partial", "partial-protobuf"):
         obj = to_partial_metadata(item.obj, rtype.api_version, rtype.kind)
     else:
         obj = as_served(rtype, item.obj)
-    line = dumps({"type": item.type, "object": obj}) + b"\n"
+    line = frame(fmt, item.type, obj)
     if cache is not None:
         cache[key] = line
     return line
@@ -68,8 +80,10 @@ class _WatchStream:
         self.next_bookmark = 0.0
         self.bookmark_interval = 0.0
         self.getter: asyncio.Task[WatchItem] | None = None
+        self.fmt = "json"
 
     async def run(self, fmt: str, include: str, bookmark_interval: float) -> None:
+        self.fmt = fmt
         self.bookmark_interval = bookmark_interval
         self.next_bookmark = self.loop.time() + bookmark_interval
         while True:
@@ -130,7 +144,7 @@ class _WatchStream:
     def _bookmark(self) -> bytes:
         rtype = self.rtype
         obj = {"kind": rtype.kind, "apiVersion": rtype.api_version, "metadata": {"resourceVersion": str(self.store.rv)}}
-        return dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
+        return frame(self.fmt, "BOOKMARK", obj)
 
 
 class WatchHandler:
@@ -144,15 +158,15 @@ class WatchHandler:
     async def serve(self, request: web.Request, rtype: ResourceType, namespace: str | None) -> web.StreamResponse:
         q = dict(request.query)
         opts = parse_list_options(q, rtype, watch=True)
-        resp = streaming_response(JSON)
-        watcher = await self._open_watch(request, resp, rtype, namespace if rtype.namespaced else None, opts)
+        fmt = output_format(request.headers.get("Accept", JSON))
+        resp = streaming_response(negotiation.content_type(fmt, watch=True))
+        watcher = await self._open_watch(request, resp, rtype, namespace if rtype.namespaced else None, opts, fmt)
         if watcher is None:
             return resp
         request[WATCH_STARTED] = True
         await resp.prepare(request)
         self.active[id(request)] = request
         stream = _WatchStream(self.store, watcher, resp, rtype, opts)
-        fmt = output_format(request.headers.get("Accept", JSON))
         try:
             await stream.run(fmt, q.get("includeObject", "Metadata"), self.bookmark_interval)
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
@@ -172,6 +186,7 @@ class WatchHandler:
         rtype: ResourceType,
         namespace: str | None,
         opts: ListOptions,
+        fmt: str,
     ) -> Watcher | None:
         """Register the watcher; a resourceVersion older than history gets one ERROR 410 line and None.
 
@@ -186,7 +201,7 @@ class WatchHandler:
         except TooOld:
             await resp.prepare(request)
             gone = errors.expired(f"too old resource version: {since} ({self.store.floor})").to_status()
-            await resp.write(dumps({"type": "ERROR", "object": gone}) + b"\n")
+            await resp.write(frame(fmt, "ERROR", gone))
             await resp.write_eof()
             return None
 

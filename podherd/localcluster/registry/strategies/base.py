@@ -47,6 +47,11 @@ class Strategy:
         """Defaults and server-set fields of a new object (PrepareForCreate + scheme defaulting)."""
         return obj
 
+    def scheme_defaults(self, obj: JSONDict) -> JSONDict:
+        """Only the defaults the decoder applies (not admission or PrepareForCreate): the object the field
+        manager sees, so that a creator owns its defaulted fields but not what admission added."""
+        return obj
+
     def validate(self, obj: JSONDict) -> list[Cause]:
         """Everything but metadata, on create and on every update (the registry validates metadata)."""
         return []

@@ -17,7 +17,7 @@ from podherd.localcluster.registry.strategies.base import (
     go_string,
     json_object,
 )
-from podherd.localcluster.validation.defaults import default_pod
+from podherd.localcluster.validation.defaults import default_pod, default_pod_spec
 from podherd.localcluster.validation.pods import validate_pod
 from podherd.localcluster.validation.podupdate import validate_pod_update
 from podherd.localcluster.validation.status import validate_pod_status
@@ -45,6 +45,10 @@ class PodStrategy(Strategy):
 
     def prepare_for_create(self, obj: JSONDict) -> JSONDict:
         return default_pod(obj)
+
+    def scheme_defaults(self, obj: JSONDict) -> JSONDict:
+        spec = obj.get("spec")
+        return {**obj, "spec": default_pod_spec(spec)} if isinstance(spec, dict) else obj
 
     def validate(self, obj: JSONDict) -> list[Cause]:
         return validate_pod(obj)
