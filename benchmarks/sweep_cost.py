@@ -9,7 +9,7 @@ Each way is measured on the same namespace, in the same run:
 - (b) `metadata`: the same selector and phase, metadata-only (`as=PartialObjectMetadataList`)
   raw JSON, paged — what the metadata-only fix alone buys;
 - (c) `podherd`: what `Sweeper.sweep_completed` lists: the seed's selector with the alive set
-  (`owner notin (me, alive...)`, via `podherd.ha.planner.sweep_selector`), once per terminal
+  (`owner notin (me, alive...)`, via `podherd.core.ha.planner.sweep_selector`), once per terminal
   phase (Succeeded and Failed), metadata-only raw JSON through `KubeClient.list_pods`, then
   `plan_claims` (the claims themselves are not sent: they would change the namespace).
 
@@ -46,14 +46,14 @@ import orjson
 
 from benchmarks.cluster_bench import Conn, fmt_table
 from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
-from podherd.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
-from podherd.kube.client import KubeClient
-from podherd.labels import PODHERD_SCHEME
+from podherd.core.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
+from podherd.core.kube.client import KubeClient
+from podherd.core.labels import PODHERD_SCHEME
+from podherd.core.podspec import PodRequest, build_pod
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
-from podherd.podspec import PodRequest, build_pod
 from tests.ha.harness import peak_rss_mb
 
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)

@@ -17,7 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from podherd.scheduler import Replica
+    from podherd.standalone.replica import Replica
 
 LOOP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -103,7 +103,7 @@ class ReplicaCollector(Collector):
         yield attempts
         yield GaugeMetricFamily("podherd_attempts_running", "Attempts this replica is running", value=len(ex.attempts))
         try:
-            from podherd.db import queries
+            from podherd.standalone.db import queries
 
             counts = queries.count_tasks_by_state(r.engine)
         except Exception:

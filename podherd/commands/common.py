@@ -15,8 +15,8 @@ import typer
 import yaml
 
 from podherd.config import Config, ConfigError, load_config
-from podherd.taskfields import clip
-from podherd.taskfile import TaskFileError
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskFileError
 
 CONFIG_OPTION = typer.Option(None, "--config", help="TOML config file (PODHERD__SECTION__KEY env vars override it).")
 DB_OPTION = typer.Option(
@@ -101,7 +101,7 @@ def check_database_url(db: str | None, config: Config) -> None:
 
     The message names the supported backends and never the password.
     """
-    from podherd.db.engine import DatabaseURLError, parse_database_url
+    from podherd.standalone.db.engine import DatabaseURLError, parse_database_url
 
     url = database_url(db, config)
     if url is None:
@@ -117,7 +117,7 @@ def open_engine(db: str | None, config: Config) -> Any:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.db import open_database
+    from podherd.standalone.db import open_database
 
     check_database_url(db, config)
     try:
@@ -147,7 +147,7 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
     """A client for the cluster the options name; any problem with the kubeconfig is a user error naming it."""
     from kubernetes.config import ConfigException
 
-    from podherd.kube.client import KubeClient, KubeSettings
+    from podherd.core.kube.client import KubeClient, KubeSettings
 
     k = config.kubernetes_executor
     path = kubeconfig or (Path(k.config_file) if k.config_file else None)
@@ -177,7 +177,7 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
 
 
 def kubeconfig_files(path: Path | None, context: str | None) -> list[Path]:
-    """The kubeconfig files the client will read, in the order `podherd.kube.client.load_configuration` picks them."""
+    """The kubeconfig files the client will read, in the order `podherd.core.kube.client.load_configuration` picks them."""
     if path is not None:
         return [path]
     env = os.environ.get("KUBECONFIG")

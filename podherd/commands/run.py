@@ -41,11 +41,11 @@ from podherd.commands.common import (
     user_errors,
 )
 from podherd.config import Config
-from podherd.db import queries
-from podherd.db.rows import TaskRow
 from podherd.filemodes import private_dirs
-from podherd.taskfields import clip
-from podherd.taskfile import TaskDef, load_task_file
+from podherd.standalone.db import queries
+from podherd.standalone.db.rows import TaskRow
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskDef, load_task_file
 
 TERMINAL = ("success", "failed")
 STATE_BASE = Path(".podherd")  # run-<pid>-<random>/ below it holds one run's embedded-cluster files
@@ -142,7 +142,7 @@ class RunState:
 
 def _start_embedded(cfg: Config, local_mode: str, state: RunState, namespaces: set[str]) -> tuple[Any, Any]:
     """Start the embedded cluster in this process and create the namespaces the tasks name."""
-    from podherd.kube.client import KubeClient
+    from podherd.core.kube.client import KubeClient
     from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 
     try:
@@ -219,7 +219,7 @@ def _run_tasks(
     """Insert the tasks, drive one replica until they are done, print the summary, exit with the result."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.scheduler import Replica
+    from podherd.standalone.replica import Replica
 
     try:
         ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))

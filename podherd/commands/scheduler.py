@@ -60,7 +60,7 @@ def scheduler(
     template = load_template(cfg)
     engine = open_engine(db, cfg)
 
-    from podherd.scheduler import Replica
+    from podherd.standalone.replica import Replica
 
     replica = Replica(cfg, engine, kube, template)
 

@@ -33,9 +33,9 @@ from podherd.commands.common import (
     open_engine,
 )
 from podherd.config import Config
-from podherd.db.rows import AttemptRow, JobRow, TaskRow
-from podherd.labels import LabelScheme, get_scheme
-from podherd.taskfields import INT32_MAX, clip
+from podherd.core.labels import LabelScheme, get_scheme
+from podherd.standalone.db.rows import AttemptRow, JobRow, TaskRow
+from podherd.standalone.taskfields import INT32_MAX, clip
 
 SCHEMA_VERSION = 1
 ENDED_REPLICAS_SHOWN = 5
@@ -116,7 +116,7 @@ def status(
 def _read(engine: Any, limit: int) -> tuple[list[JobRow], datetime, dict[str, int], list[TaskRow], set[str]]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.db import queries
+    from podherd.standalone.db import queries
 
     try:
         jobs = queries.list_jobs(engine, queries.SCHEDULER_JOB)
@@ -133,7 +133,7 @@ def missing_sqlite_file(url: str | None) -> Path | None:
     """The SQLite file a read-only command would otherwise silently create, if it does not exist."""
     from sqlalchemy.engine import make_url
 
-    from podherd.db.engine import default_url
+    from podherd.standalone.db.engine import default_url
 
     try:
         parsed = make_url(url or default_url())

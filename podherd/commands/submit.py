@@ -26,9 +26,9 @@ from podherd.commands.common import (
     open_engine,
     user_errors,
 )
-from podherd.db import queries
-from podherd.taskfields import clip
-from podherd.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
+from podherd.standalone.db import queries
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
 
 ARGV_KEY = "podherd.submit.argv"
 FLAGS_SOURCE = "command line"

@@ -18,10 +18,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
-from podherd.db import make_engine, normalize_url, open_database, queries, upgrade
-from podherd.db.migrate import current_revision, ensure_schema, head_revision
-from podherd.db.models import Base, Task, TaskAttempt
-from podherd.taskfile import TaskDef
+from podherd.standalone.db import make_engine, normalize_url, open_database, queries, upgrade
+from podherd.standalone.db.migrate import current_revision, ensure_schema, head_revision
+from podherd.standalone.db.models import Base, Task, TaskAttempt
+from podherd.standalone.taskfile import TaskDef
 
 pytestmark = pytest.mark.integration
 
@@ -118,8 +118,8 @@ def test_insert_tasks_is_all_or_nothing(engine: Engine) -> None:
 
 
 def test_the_task_file_bounds_fit_every_backend(engine: Engine) -> None:
-    """The limits podherd.taskfields enforces are what a 32-bit INTEGER column holds on SQLite and PostgreSQL."""
-    from podherd.taskfields import INT32_MAX, INT32_MIN, MAX_IMAGE_LENGTH, MAX_NAME_LENGTH, MAX_TIMEOUT
+    """The limits podherd.standalone.taskfields enforces are what a 32-bit INTEGER column holds on SQLite and PostgreSQL."""
+    from podherd.standalone.taskfields import INT32_MAX, INT32_MIN, MAX_IMAGE_LENGTH, MAX_NAME_LENGTH, MAX_TIMEOUT
 
     edge = TaskDef(
         name="n" * MAX_NAME_LENGTH,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from podherd.db import open_database, queries
-from podherd.db.models import Job
-from podherd.ha.liveness import Liveness, ReplicaLease
-from podherd.kube.client import KubeClient
+from podherd.core.ha.liveness import Liveness, ReplicaLease
+from podherd.core.kube.client import KubeClient
 from podherd.localcluster.apiserver.server import LocalCluster
+from podherd.standalone.db import open_database, queries
+from podherd.standalone.db.models import Job
 
 
 class Clock:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podherd.labels import (
+from podherd.core.labels import (
     AIRFLOW_SCHEME,
     PODHERD_SCHEME,
     SCHEMES,

@@ -7,7 +7,7 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from podherd.ha.planner import (
+from podherd.core.ha.planner import (
     ALIVE_SCOPED,
     EXCLUDE_SELF,
     PODHERD,
@@ -16,7 +16,7 @@ from podherd.ha.planner import (
     plan_claims,
     sweep_selector,
 )
-from podherd.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
+from podherd.core.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
 from podherd.localcluster.selectors.label import parse_label_selector
 
 S = PODHERD_SCHEME
