@@ -46,10 +46,11 @@ import orjson
 
 from benchmarks.cluster_bench import Conn, fmt_table
 from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
-from podherd.core.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
+from podherd.core.ha.planner import Policy, plan_claims, sweep_selector
 from podherd.core.kube.client import KubeClient
 from podherd.core.labels import PODHERD_SCHEME
 from podherd.core.podspec import PodRequest, build_pod
+from podherd.core.podstatus import TERMINAL_PHASES
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.kubelet.status import build as ks
@@ -151,7 +152,7 @@ def make_sweep(conn: Conn, way: str) -> Callable[[], tuple[int, int]]:
     from kubernetes import client
 
     cfg = configuration(conn.url, conn.token, conn.ca_file)
-    exclude_self = sweep_selector(EXCLUDE_SELF, ME, (), PODHERD_SCHEME)
+    exclude_self = sweep_selector(Policy.EXCLUDE_SELF, ME, (), PODHERD_SCHEME)
     if way == "models":
         core = client.CoreV1Api(client.ApiClient(cfg))
         seen: list[Any] = []
@@ -179,12 +180,12 @@ def make_sweep(conn: Conn, way: str) -> Callable[[], tuple[int, int]]:
         for phase in phases:
             items += kube.list_pods(NAMESPACE, selector, f"status.phase={phase}", metadata_only=True)[0]
         if way == "podherd":
-            items = [c.__dict__ for c in plan_claims(items, PODHERD, ME, set(ALIVE), PODHERD_SCHEME)]
+            items = [c.__dict__ for c in plan_claims(items, Policy.PODHERD, ME, set(ALIVE), PODHERD_SCHEME)]
         return kube.bytes_received, len(items)
 
     if way == "metadata":
         return lambda: lists(exclude_self, ("Succeeded",))
-    return lambda: lists(sweep_selector(PODHERD, ME, ALIVE, PODHERD_SCHEME), TERMINAL_PHASES)
+    return lambda: lists(sweep_selector(Policy.PODHERD, ME, ALIVE, PODHERD_SCHEME), TERMINAL_PHASES)
 
 
 def measure(conn: Conn, way: str, repeats: int) -> dict[str, Any]:

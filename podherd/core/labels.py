@@ -1,9 +1,12 @@
-"""Label schemes and label-value sanitising.
+"""Label schemes: which labels and annotations make a pod ours, and which attempt it runs.
 
 Two schemes exist: ``podherd`` (prefixed keys, the default) and ``airflow``,
 which reproduces the anchor's exact label strings so that podherd can share a
 namespace (and the seed's selectors) with an Airflow KubernetesExecutor
-deployment. Everything here is pure: no I/O.
+deployment. A scheme reads an attempt's identity back from a pod's annotations
+(`LabelScheme.identity`): labels are lossy, annotations are not. Also here: label-value
+sanitising and the one JSON-pointer helper for patches of labels and annotations.
+Everything here is pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
+
+from podherd.core.ports import AttemptRef
 
 __all__ = [
     "AIRFLOW_SCHEME",
@@ -23,8 +29,9 @@ __all__ = [
     "LabelScheme",
     "get_scheme",
     "is_valid_label_value",
+    "json_pointer",
+    "label_pointer",
     "make_safe_label_value",
-    "owner_selector",
 ]
 
 MAX_LABEL_LEN = 63
@@ -49,6 +56,23 @@ class LabelScheme:
     try_key: str
     task_id_annotation: str
     try_annotation: str
+
+    def identity(self, pod: Mapping[str, Any]) -> AttemptRef | None:
+        """The attempt a pod runs, from its annotations; None if it is not an attempt's pod."""
+        meta = pod.get("metadata")
+        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+        if not isinstance(annotations, Mapping):
+            return None
+        key = annotations.get(self.task_id_annotation)
+        try:
+            try_number = int(annotations.get(self.try_annotation))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return AttemptRef(key, try_number) if isinstance(key, str) and key else None
+
+    def identity_annotations(self, ref: AttemptRef) -> dict[str, str]:
+        """The annotations `identity` reads back (podspec writes them on every pod it builds)."""
+        return {self.task_id_annotation: ref.key, self.try_annotation: str(ref.try_number)}
 
 
 PODHERD_SCHEME = LabelScheme(
@@ -115,12 +139,11 @@ def make_safe_label_value(value: str) -> str:
     return safe
 
 
-def owner_selector(scheme: LabelScheme, owner_id: str) -> str:
-    """The label selector of one replica's own, not-yet-done pods (its watch).
+def json_pointer(*tokens: str) -> str:
+    """An RFC 6901 pointer to the path `tokens` (``~`` and ``/`` escaped): the one escaping helper."""
+    return "".join("/" + token.replace("~", "~0").replace("/", "~1") for token in tokens)
 
-    The owner value goes through :func:`make_safe_label_value` exactly as the
-    label written by ``build_pod`` does, so the two always agree (numeric ids,
-    the normal case, pass through unchanged).
-    """
-    owner = make_safe_label_value(str(owner_id))
-    return f"{scheme.executor_key}={scheme.executor_value},{scheme.owner_key}={owner},{scheme.done_key}!={scheme.done_value}"
+
+def label_pointer(key: str) -> str:
+    """The JSON pointer of one label: ``/metadata/labels/podherd.io~1owner``."""
+    return json_pointer("metadata", "labels", key)

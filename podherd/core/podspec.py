@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podherd.core.labels import LabelScheme, make_safe_label_value
+from podherd.core.ports import AttemptRef
 
 __all__ = [
     "BASE_CONTAINER",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 BASE_CONTAINER = "base"
+RESTART_NEVER = "Never"  # a task pod runs once; a retry is a new pod (a new try)
 MAX_POD_NAME_LEN = 63
 ENV_TASK_ID = "PODHERD_TASK_ID"
 ENV_TRY_NUMBER = "PODHERD_TRY_NUMBER"
@@ -83,6 +85,11 @@ class PodRequest:
     def name(self) -> str:
         """The deterministic pod name of this attempt."""
         return pod_name(self.task_name, self.task_id, self.try_number)
+
+    @property
+    def ref(self) -> AttemptRef:
+        """The attempt's identity, as the pod's annotations carry it."""
+        return AttemptRef(str(self.task_id), self.try_number)
 
 
 def _slug(text: str) -> str:
@@ -179,11 +186,7 @@ def _identity(req: PodRequest, scheme: LabelScheme) -> tuple[dict[str, str], dic
         scheme.task_key: make_safe_label_value(req.task_name),
         scheme.try_key: str(req.try_number),
     }
-    annotations = {
-        scheme.task_id_annotation: str(req.task_id),
-        scheme.try_annotation: str(req.try_number),
-    }
-    return labels, annotations
+    return labels, scheme.identity_annotations(req.ref)
 
 
 def _env(req: PodRequest) -> list[dict[str, str]]:
@@ -209,7 +212,7 @@ def _generated(req: PodRequest, scheme: LabelScheme) -> dict[str, Any]:
     container["env"] = _env(req)
     if req.resources:
         container["resources"] = _plain(req.resources)
-    spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    spec: dict[str, Any] = {"restartPolicy": RESTART_NEVER, "containers": [container]}
     if req.service_account:
         spec["serviceAccountName"] = req.service_account
     if req.active_deadline_seconds is not None:
@@ -249,7 +252,7 @@ def _enforce(pod: dict[str, Any], req: PodRequest, scheme: LabelScheme) -> dict[
     meta["annotations"] = meta_annotations
     spec = pod.setdefault("spec", {})
     if isinstance(spec, dict):
-        spec["restartPolicy"] = "Never"
+        spec["restartPolicy"] = RESTART_NEVER
     pod.pop("status", None)
     head = {k: pod.pop(k) for k in ("apiVersion", "kind", "metadata", "spec") if k in pod}
     return {**head, **pod}

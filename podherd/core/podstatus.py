@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "FATAL_WAITING_REASONS_DEFAULT",
     "LOST",
+    "TERMINAL_PHASES",
     "Outcome",
+    "OutcomeState",
+    "PodPhase",
     "deleted_outcome",
     "pod_outcome",
     "timeout_outcome",
@@ -37,10 +41,33 @@ FATAL_WAITING_REASONS_DEFAULT: frozenset[str] = frozenset(
 # The kubelet's own pull rate limit: it retries by itself, so it is not a broken image (anchor behaviour).
 _PULL_QPS_EXCEEDED = "pull QPS exceeded"
 
-PENDING = "pending"
-RUNNING = "running"
-SUCCESS = "success"
-FAILED = "failed"
+
+class PodPhase(StrEnum):
+    """`status.phase` of a pod, as the API spells it."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+TERMINAL_PHASES = (PodPhase.SUCCEEDED, PodPhase.FAILED)
+
+
+class OutcomeState(StrEnum):
+    """What a pod says about its attempt (the values are what the database stores in failure details)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+PENDING = OutcomeState.PENDING
+RUNNING = OutcomeState.RUNNING
+SUCCESS = OutcomeState.SUCCESS
+FAILED = OutcomeState.FAILED
 _TERMINAL = frozenset({SUCCESS, FAILED})
 
 
@@ -48,16 +75,14 @@ _TERMINAL = frozenset({SUCCESS, FAILED})
 class Outcome:
     """What a pod says about its task attempt right now."""
 
-    state: str  # "pending" | "running" | "success" | "failed"
+    state: OutcomeState
     exit_code: int | None = None
     reason: str = ""  # the cause: container reason (Error, OOMKilled, ErrImagePull) or pod-level / synthetic one
     message: str = ""
     container: str = ""  # the container the failure came from
     container_type: str = ""  # "init" | "main" | ""
-    pod_phase: str = ""
-    pod_reason: str = (
-        ""  # status.reason of the pod (Evicted, DeadlineExceeded, ...), kept even when a container explains more
-    )
+    pod_phase: str = ""  # as the pod said it (any string: the input is untrusted)
+    pod_reason: str = ""  # status.reason (Evicted, DeadlineExceeded, ...), kept even when a container explains more
     pod_message: str = ""
 
     @property
@@ -87,7 +112,7 @@ class Outcome:
         """Inverse of :meth:`to_details` (tolerates missing keys from older rows)."""
         exit_code = _int(details.get("exit_code"))
         return cls(
-            state=_str(details.get("state")) or FAILED,
+            state=_state(details.get("state")),
             exit_code=exit_code,
             reason=_str(details.get("reason")),
             message=_str(details.get("message")),
@@ -112,6 +137,14 @@ def timeout_outcome(seconds: float) -> Outcome:
 
 
 # -- defensive accessors: the input is untrusted JSON -------------------------------------------
+
+
+def _state(value: Any) -> OutcomeState:
+    text = _str(value)
+    return OutcomeState(text) if text in _STATES else FAILED
+
+
+_STATES = frozenset(s.value for s in OutcomeState)
 
 
 def _map(value: Any) -> Mapping[str, Any]:
@@ -252,13 +285,13 @@ def pod_outcome(pod: Any, fatal_waiting_reasons: frozenset[str] = FATAL_WAITING_
 def _pod_outcome(pod: Any, fatal_waiting_reasons: frozenset[str]) -> Outcome:
     status = _map(_map(pod).get("status"))
     phase = _str(status.get("phase"))
-    if phase == "Succeeded":
+    if phase == PodPhase.SUCCEEDED:
         return Outcome(SUCCESS, exit_code=0, **_pod_level(status, phase))
-    if phase == "Failed":
+    if phase == PodPhase.FAILED:
         return _failure_details(status, phase)
-    if phase == "Running":
+    if phase == PodPhase.RUNNING:
         return Outcome(RUNNING, **_pod_level(status, phase))
-    if phase == "Pending":
+    if phase == PodPhase.PENDING:
         fatal = _fatal_waiting(status, phase, fatal_waiting_reasons)
         if fatal is not None:
             return fatal

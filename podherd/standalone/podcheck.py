@@ -15,6 +15,7 @@ Only problems the overrides introduce are reported: a broken template is not the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from podherd.core.labels import PODHERD_SCHEME
@@ -25,45 +26,18 @@ from podherd.localcluster.validation.pods import validate_pod
 __all__ = ["MAX_MESSAGE_CHARS", "pod_override_errors"]
 
 MAX_MESSAGE_CHARS = 300  # a cause repeats the bad value; a huge one must not come back whole
-_PLACEHOLDER_ID = 1  # task id, try number and owner are not known before insert; any valid value will do
 
 
-def pod_override_errors(
-    *,
-    name: str,
-    image: str,
-    command: tuple[str, ...],
-    args: tuple[str, ...] = (),
-    env: Mapping[str, str] | None = None,
-    resources: Mapping[str, Any] | None = None,
-    namespace: str | None = None,
-    labels: Mapping[str, str] | None = None,
-    annotations: Mapping[str, str] | None = None,
-    pod_overrides: Mapping[str, Any],
-    template: Mapping[str, Any] | None = None,
-) -> list[tuple[str, str]]:
-    """``(field path in the pod, message)`` for each way ``pod_overrides`` make the task's pod invalid.
+def pod_override_errors(request: PodRequest, template: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """``(field path in the pod, message)`` for each way ``request.pod_overrides`` make the task's pod invalid.
 
     Empty when the overrides are fine. Paths are the merged pod's (``spec.containers[0].image``),
-    which is where the API server would report them.
+    which is where the API server would report them. The request's ids do not matter (any valid
+    value will do: they are not known before insert).
     """
-    request = PodRequest(
-        task_id=_PLACEHOLDER_ID,
-        task_name=name,
-        try_number=_PLACEHOLDER_ID,
-        owner_id=str(_PLACEHOLDER_ID),
-        image=image,
-        command=tuple(command),
-        args=tuple(args),
-        env=dict(env or {}),
-        resources=dict(resources or {}),
-        namespace=namespace or "default",
-        labels=dict(labels or {}),
-        annotations=dict(annotations or {}),
-    )
-    base = build_pod(request, PODHERD_SCHEME, template)
+    base = build_pod(replace(request, pod_overrides={}), PODHERD_SCHEME, template)
     before = set(_causes(base))
-    merged = deep_merge(base, pod_overrides)
+    merged = deep_merge(base, request.pod_overrides)
     return [cause for cause in _causes(merged) if cause not in before]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from podherd.core.podspec import PodRequest
 from podherd.standalone.taskfields import (
     CHECKS,
     MAX_NAME_LENGTH,
@@ -73,6 +74,24 @@ class TaskDef:
     annotations: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     pod_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def pod_request(self, task_id: int, try_number: int, owner_id: int | str) -> PodRequest:
+        """What `core.podspec` needs to build the pod of one try of this task."""
+        return PodRequest(
+            task_id=task_id,
+            task_name=self.name,
+            try_number=try_number,
+            owner_id=str(owner_id),
+            image=self.image,
+            command=tuple(self.command),
+            args=tuple(self.args),
+            env=dict(self.env),
+            resources=dict(self.resources),
+            namespace=self.namespace or "default",
+            labels=dict(self.labels),
+            annotations=dict(self.annotations),
+            pod_overrides=dict(self.pod_overrides),
+        )
 
 
 class TaskFileError(ValueError):
@@ -244,20 +263,7 @@ def _parse_task(
 
 
 def _pod_errors(task: TaskDef, template: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    from podherd.standalone.podcheck import (
-        pod_override_errors,  # imports the embedded server's validation: only when needed
-    )
+    # Imported here: it loads the embedded server's validation, which only a task with overrides needs.
+    from podherd.standalone.podcheck import pod_override_errors
 
-    return pod_override_errors(
-        name=task.name,
-        image=task.image,
-        command=task.command,
-        args=task.args,
-        env=task.env,
-        resources=task.resources,
-        namespace=task.namespace,
-        labels=task.labels,
-        annotations=task.annotations,
-        pod_overrides=task.pod_overrides,
-        template=template,
-    )
+    return pod_override_errors(task.pod_request(task_id=1, try_number=1, owner_id=1), template)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 
-from podherd.core.executor.attempts import DELETE, done_patch
+from podherd.core.executor.attempts import CleanupAction, done_patch
 from podherd.core.kube.classify import backoff_delay, classify_exception
-from podherd.core.kube.client import KubeClient
+from podherd.core.kube.errors import Conflict, Invalid, NotFound
 from podherd.core.labels import LabelScheme
+from podherd.core.ports import PodAPI
+from podherd.core.stats import Tally
 from podherd.timefmt import rfc3339
 
 log = logging.getLogger("podherd.cleanup")
@@ -29,11 +31,11 @@ class CleanupJob:
     namespace: str
     name: str
     uid: str | None
-    action: str  # DELETE | LABEL_DONE
+    action: CleanupAction
     grace_seconds: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class CleanupStats:
     deleted: int = 0
     labelled: int = 0
@@ -46,12 +48,12 @@ class CleanupStats:
 class Cleaner:
     """Runs cleanup jobs on a small thread pool; retries transient failures a few times."""
 
-    def __init__(self, kube: KubeClient, scheme: LabelScheme, owner_id: str, workers: int = 4, tries: int = 5) -> None:
-        self.kube = kube
+    def __init__(self, pods: PodAPI, scheme: LabelScheme, owner_id: str, workers: int = 4, tries: int = 5) -> None:
+        self.pods = pods
         self.scheme = scheme
         self.owner_id = owner_id
         self.tries = tries
-        self.stats = CleanupStats()
+        self._tally = Tally(CleanupStats)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="podherd-cleanup")
         self._pending: set[Future[None]] = set()
         self._uids: dict[str, int] = {}  # uid -> cleanup jobs in flight
@@ -74,6 +76,10 @@ class Cleaner:
             else:
                 self._uids.pop(uid, None)
 
+    @property
+    def stats(self) -> CleanupStats:
+        return self._tally.snapshot()
+
     def working_on(self, uid: str) -> bool:
         return uid in self._uids
 
@@ -86,34 +92,37 @@ class Cleaner:
     def _run(self, job: CleanupJob) -> None:
         for attempt in range(self.tries):
             try:
-                if job.action == DELETE:
-                    self.kube.delete_pod(job.namespace, job.name, job.uid, job.grace_seconds)
-                    self.stats.deleted += 1
-                else:
-                    self.kube.json_patch_pod(job.namespace, job.name, done_patch(self.scheme, self.owner_id, rfc3339()))
-                    self.stats.labelled += 1
+                self._once(job)
+                return
+            except (NotFound, Conflict):  # someone else removed it (or a newer pod has the name)
+                self._tally.add("gone")
+                return
+            except Invalid:  # the done label's `test` failed: no longer ours
+                self._tally.add("lost_race")
                 return
             except ApiException as e:
-                if e.status in (404, 409):
-                    self.stats.gone += 1
-                    return
-                if e.status == 422:
-                    self.stats.lost_race += 1
-                    return
                 err = classify_exception(e)
                 if not err.transient:
                     log.warning("cleanup of %s/%s failed: %s", job.namespace, job.name, err.message)
                     return
-                self.stats.retries += 1
+                self._tally.add("retries")
                 time.sleep(max(err.retry_after or 0.0, backoff_delay(attempt, base=0.2, cap=5.0)))
             except Exception as e:
-                self.stats.retries += 1
+                self._tally.add("retries")
                 log.info("cleanup of %s/%s interrupted (%s); retrying", job.namespace, job.name, type(e).__name__)
                 time.sleep(backoff_delay(attempt, base=0.2, cap=5.0))
-        self.stats.gave_up += 1
+        self._tally.add("gave_up")
         log.warning(
             "cleanup of %s/%s gave up after %d tries; the leftover sweep will retry",
             job.namespace,
             job.name,
             self.tries,
         )
+
+    def _once(self, job: CleanupJob) -> None:
+        if job.action == CleanupAction.DELETE:
+            self.pods.delete_pod(job.namespace, job.name, job.uid, job.grace_seconds)
+            self._tally.add("deleted")
+        else:
+            self.pods.json_patch_pod(job.namespace, job.name, done_patch(self.scheme, self.owner_id, rfc3339()))
+            self._tally.add("labelled")

@@ -16,12 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-TERMINAL = ("Succeeded", "Failed")
+from podherd.core.podstatus import TERMINAL_PHASES
+from podherd.core.ports import Clock, Pod
+from podherd.core.stats import Tally
 
 
-@dataclass
+@dataclass(frozen=True)
 class LeftoverStats:
     passes: int = 0
     retried: int = 0  # pods finished again by this sweep
@@ -30,11 +31,11 @@ class LeftoverStats:
 class LeftoverSweep:
     def __init__(
         self,
-        pods: Callable[[], Iterable[tuple[str, dict[str, Any]]]],
+        pods: Callable[[], Iterable[tuple[str, Pod]]],
         busy: Callable[[str, str, str], bool],
-        finish: Callable[[dict[str, Any], str], bool],
+        finish: Callable[[Pod, str], bool],
         period: float,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
     ) -> None:
         """`pods()`: (namespace, pod) our watches know; `busy(ns, name, uid)`: an attempt or a
         cleanup has it; `finish(pod, ns)`: record (idempotent) and clean it up again."""
@@ -43,9 +44,13 @@ class LeftoverSweep:
         self.finish = finish
         self.period = period
         self.clock = clock
-        self.stats = LeftoverStats()
+        self._tally = Tally(LeftoverStats)
         self._last = clock()
         self._suspects: set[str] = set()
+
+    @property
+    def stats(self) -> LeftoverStats:
+        return self._tally.snapshot()
 
     def maybe_run(self) -> int:
         now = self.clock()
@@ -55,7 +60,7 @@ class LeftoverSweep:
         return self.run()
 
     def run(self) -> int:
-        self.stats.passes += 1
+        self._tally.add("passes")
         seen: set[str] = set()
         n = 0
         for namespace, pod in list(self.pods()):
@@ -63,14 +68,14 @@ class LeftoverSweep:
             uid = meta.get("uid", "")
             phase = (pod.get("status") or {}).get("phase")
             if (
-                phase not in TERMINAL
+                phase not in TERMINAL_PHASES
                 or meta.get("deletionTimestamp")
                 or self.busy(namespace, meta.get("name", ""), uid)
             ):
                 continue
             seen.add(uid)
             if uid in self._suspects and self.finish(pod, namespace):
-                self.stats.retried += 1
+                self._tally.add("retried")
                 n += 1
         self._suspects = seen
         return n

@@ -10,31 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
-from podherd.core.executor.attempts import DELETE, DONE_AT_ANNOTATION
+from podherd.core.executor.attempts import DONE_AT_ANNOTATION, CleanupAction
 from podherd.core.executor.cleanup import Cleaner, CleanupJob
 from podherd.core.kube.classify import unusable
-from podherd.core.kube.client import KubeClient
 from podherd.core.labels import LabelScheme
+from podherd.core.ports import Clock, Pod, PodAPI
+from podherd.core.selectors import done_selector
 from podherd.timefmt import parse
 
 log = logging.getLogger("podherd.retention")
 
 
-def done_selector(scheme: LabelScheme, owner_ids: list[str] | None = None, exclude: list[str] | None = None) -> str:
-    """Done pods of the given owners (all owners when None), minus those of `exclude` owners."""
-    parts = [f"{scheme.executor_key}={scheme.executor_value}", f"{scheme.done_key}={scheme.done_value}"]
-    if owner_ids:
-        ids = sorted(set(owner_ids), key=lambda s: (len(s), s))
-        parts.insert(1, f"{scheme.owner_key} in ({','.join(ids)})")
-    if exclude:
-        ids = sorted(set(exclude), key=lambda s: (len(s), s))
-        parts.insert(1, f"{scheme.owner_key} notin ({','.join(ids)})")
-    return ",".join(parts)
-
-
-def expired(pod: dict[str, Any], retention: float, now: float) -> bool:
+def expired(pod: Pod, retention: float, now: float) -> bool:
     """Past retention, judged by the done-at annotation (else the creation time, for foreign done pods)."""
     meta = pod.get("metadata") or {}
     stamp = (meta.get("annotations") or {}).get(DONE_AT_ANNOTATION) or meta.get("creationTimestamp") or ""
@@ -47,7 +35,7 @@ class RetentionSweep:
 
     def __init__(
         self,
-        kube: KubeClient,
+        pods: PodAPI,
         cleaner: Cleaner,
         scheme: LabelScheme,
         namespaces: Callable[[], list[str]],
@@ -55,8 +43,9 @@ class RetentionSweep:
         retention: float,
         period: float,
         exclude: Callable[[], list[str] | None] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
-        self.kube = kube
+        self.pods = pods
         self.cleaner = cleaner
         self.scheme = scheme
         self.namespaces = namespaces
@@ -64,11 +53,12 @@ class RetentionSweep:
         self.retention = retention
         self.period = period
         self.exclude = exclude
+        self.clock = clock
         self._last = 0.0
         self.deleted = 0
 
     def maybe_run(self) -> int:
-        now = time.monotonic()
+        now = self.clock()
         if now - self._last < self.period:
             return 0
         self._last = now
@@ -84,7 +74,7 @@ class RetentionSweep:
         n = 0
         for ns in self.namespaces():
             try:
-                pods, _rv = self.kube.list_pods(ns, selector, metadata_only=True)
+                pods, _rv = self.pods.list_pods(ns, selector, metadata_only=True)
             except Exception as e:  # refusals are logged once by the API's health
                 log.log(
                     logging.DEBUG if unusable(e) else logging.INFO,
@@ -96,7 +86,7 @@ class RetentionSweep:
             for pod in pods:
                 if expired(pod, self.retention, wall):
                     meta = pod["metadata"]
-                    self.cleaner.submit(CleanupJob(ns, meta["name"], meta.get("uid"), DELETE, 0))
+                    self.cleaner.submit(CleanupJob(ns, meta["name"], meta.get("uid"), CleanupAction.DELETE, 0))
                     n += 1
         self.deleted += n
         return n

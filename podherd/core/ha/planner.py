@@ -15,17 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
 
-from podherd.core.labels import LabelScheme
+from podherd.core.labels import LabelScheme, label_pointer
+from podherd.core.ports import PatchOp, Pod
 from podherd.core.selectors import completed_pod_selector
 
-EXCLUDE_SELF = "exclude-self"
-ALIVE_SCOPED = "alive-scoped"
-PODHERD = "podherd"
-POLICIES = (PODHERD, ALIVE_SCOPED, EXCLUDE_SELF)
 
-TERMINAL_PHASES = ("Succeeded", "Failed")
+class Policy(StrEnum):
+    """How completed pods of other replicas are adopted (`scheduler.adoption_policy`)."""
+
+    PODHERD = "podherd"
+    ALIVE_SCOPED = "alive-scoped"
+    EXCLUDE_SELF = "exclude-self"
 
 
 @dataclass(frozen=True)
@@ -34,30 +36,24 @@ class Claim:
     name: str
     uid: str
     previous_owner: str
-    patch: Any  # a JSON patch (list) or a merge patch (dict)
+    patch: list[PatchOp] | Pod  # a JSON patch (list) or a merge patch (dict)
     conditional: bool  # True: JSON patch with a `test` op (loser gets 422)
 
 
-def sweep_selector(policy: str, self_id: str, alive: Iterable[str], scheme: LabelScheme) -> str:
+def sweep_selector(policy: Policy, self_id: str, alive: Iterable[str], scheme: LabelScheme) -> str:
     """The label selector a completed-pod sweep lists with under `policy`."""
-    if policy == EXCLUDE_SELF:
+    if policy == Policy.EXCLUDE_SELF:
         return completed_pod_selector(self_id, (), scheme)
     return completed_pod_selector(self_id, alive, scheme)
 
 
-def json_pointer(key: str) -> str:
-    return "/metadata/labels/" + key.replace("~", "~0").replace("/", "~1")
-
-
-def claim_patch(scheme: LabelScheme, dead: str, me: str) -> list[dict[str, str]]:
+def claim_patch(scheme: LabelScheme, dead: str, me: str) -> list[PatchOp]:
     """`[test owner == dead, replace owner = me]`: the CAS that makes exactly one claimant win."""
-    path = json_pointer(scheme.owner_key)
+    path = label_pointer(scheme.owner_key)
     return [{"op": "test", "path": path, "value": dead}, {"op": "replace", "path": path, "value": me}]
 
 
-def plan_claims(
-    pods: Iterable[dict[str, Any]], policy: str, self_id: str, alive: set[str], scheme: LabelScheme
-) -> list[Claim]:
+def plan_claims(pods: Iterable[Pod], policy: Policy, self_id: str, alive: set[str], scheme: LabelScheme) -> list[Claim]:
     """The claims to make for listed pods. Pods of alive replicas (or mine) are never claimed."""
     claims: list[Claim] = []
     for pod in pods:
@@ -66,13 +62,15 @@ def plan_claims(
         owner = labels.get(scheme.owner_key)
         if owner is None or owner == self_id or labels.get(scheme.done_key) == scheme.done_value:
             continue
-        if policy != EXCLUDE_SELF and owner in alive:
+        if policy != Policy.EXCLUDE_SELF and owner in alive:
             continue  # a live replica's pod: never touched
-        if policy == PODHERD:
-            patch: Any = claim_patch(scheme, owner, self_id)
+        patch: list[PatchOp] | Pod
+        if policy == Policy.PODHERD:
+            patch = claim_patch(scheme, owner, self_id)
         else:
             patch = {"metadata": {"labels": {scheme.owner_key: self_id}}}
+        conditional = policy == Policy.PODHERD
         claims.append(
-            Claim(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", ""), owner, patch, policy == PODHERD)
+            Claim(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", ""), owner, patch, conditional)
         )
     return claims

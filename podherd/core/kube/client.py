@@ -1,9 +1,10 @@
-"""A thin wrapper over the official `kubernetes` client for podherd's few calls.
+"""A thin wrapper over the official `kubernetes` client for podherd's few calls: the `PodAPI` and `LeaseAPI` ports.
 
 Why a wrapper: every call returns plain dicts parsed with orjson from the raw
 response (`_preload_content=False`) — model deserialisation costs ~10x more on
 big lists — and every call passes one client-side rate limiter and one request
-counter. Errors stay the client's `ApiException`, classified by `kube.classify`.
+counter. Errors are the client's `ApiException`; 404, 409, 410 and 422 come as their
+`kube.errors` kind (`NotFound`, ...), and `kube.classify` sorts any of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 from podherd import __version__
 from podherd.core.kube.classify import unusable
+from podherd.core.kube.errors import typed
 from podherd.core.kube.health import ApiHealth
 from podherd.core.kube.ratelimit import TokenBucket
 
@@ -70,10 +72,6 @@ class RequestCounter:
             self.counts[key] = self.counts.get(key, 0) + 1
         for fn in self.listeners:
             fn(verb, resource, code)
-
-    def total(self, verb: str | None = None) -> int:
-        with self._lock:
-            return sum(n for (v, _r, _c), n in self.counts.items() if verb is None or v == verb)
 
 
 class KubeClient:
@@ -153,7 +151,10 @@ class KubeClient:
         except ApiException as e:
             self.requests.add(verb, resource, e.status or 0)
             self._judge(e)
-            raise
+            kind = typed(e)
+            if kind is e:
+                raise
+            raise kind from e
         except Exception as e:
             self.requests.add(verb, resource, 0)
             self._judge(e)
@@ -304,8 +305,3 @@ class KubeClient:
 
     def delete_lease(self, namespace: str, name: str) -> None:
         self._json("delete", "leases", self.coordination.delete_namespaced_lease, name, namespace)
-
-
-def status_code(exc: BaseException) -> int | None:
-    """The HTTP status of an API error, or None for a connection-level failure."""
-    return exc.status if isinstance(exc, ApiException) and exc.status else None

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from podherd.standalone.db.models import JOB_RUNNING, TASK_QUEUED, TASK_RUNNING, Job, Task, utcnow
-from podherd.standalone.db.rows import JobRow
+from podherd.standalone.db.models import Job, JobState, Task, TaskState, utcnow
+from podherd.standalone.db.rows import JobRow, row_of
 from podherd.standalone.db.tx import cutoff_sql, now_sql, read_tx, write_tx
 
 SCHEDULER_JOB = "SchedulerJob"
@@ -28,7 +28,7 @@ def register_job(engine: Engine, job_type: str, hostname: str, pid: int | None) 
         now = now_sql(conn)
         stmt = insert(Job).values(
             job_type=job_type,
-            state=JOB_RUNNING,
+            state=JobState.RUNNING,
             hostname=hostname,
             pid=pid,
             start_date=now,
@@ -50,21 +50,21 @@ def heartbeat(engine: Engine, job_id: int, now: datetime | None = None, readines
     with write_tx(engine) as conn:
         stmt = (
             update(Job)
-            .where(Job.id == job_id, Job.state == JOB_RUNNING)
+            .where(Job.id == job_id, Job.state == JobState.RUNNING)
             .values(latest_heartbeat=now_sql(conn, now), **values)
         )
         if conn.execute(stmt).rowcount != 1:
             raise JobEndedError(f"job {job_id} is no longer running")
 
 
-def end_job(engine: Engine, job_id: int, state: str = "success") -> None:
+def end_job(engine: Engine, job_id: int, state: str = JobState.SUCCESS) -> None:
     """Mark the job ended (clean shutdown): siblings see it dead at once, no threshold wait."""
     with write_tx(engine) as conn:
         conn.execute(update(Job).where(Job.id == job_id).values(state=state, end_date=utcnow()))
 
 
 def _alive(conn: Connection, threshold_seconds: float, now: datetime | None) -> ColumnElement[bool]:
-    return and_(Job.state == JOB_RUNNING, Job.latest_heartbeat > cutoff_sql(conn, threshold_seconds, now))
+    return and_(Job.state == JobState.RUNNING, Job.latest_heartbeat > cutoff_sql(conn, threshold_seconds, now))
 
 
 def alive_sibling_ids(
@@ -88,7 +88,9 @@ def dead_job_ids_with_work(
     An owner id with no job row at all counts as dead.
     """
     with read_tx(engine) as conn:
-        has_work = or_(Task.state == TASK_RUNNING, and_(Task.state == TASK_QUEUED, Task.owner_id.is_not(None)))
+        has_work = or_(
+            Task.state == TaskState.RUNNING, and_(Task.state == TaskState.QUEUED, Task.owner_id.is_not(None))
+        )
         stmt = (
             select(Task.owner_id)
             .distinct()
@@ -100,7 +102,7 @@ def dead_job_ids_with_work(
                     and_(
                         Job.job_type == job_type,
                         or_(
-                            Job.state != JOB_RUNNING,
+                            Job.state != JobState.RUNNING,
                             Job.latest_heartbeat <= cutoff_sql(conn, threshold_seconds, now),
                         ),
                     ),
@@ -116,17 +118,4 @@ def list_jobs(engine: Engine, job_type: str | None = None) -> list[JobRow]:
         stmt = select(Job).order_by(Job.id.desc())
         if job_type is not None:
             stmt = stmt.where(Job.job_type == job_type)
-        return [
-            JobRow(
-                id=row.id,
-                job_type=row.job_type,
-                state=row.state,
-                hostname=row.hostname,
-                pid=row.pid,
-                start_date=row.start_date,
-                end_date=row.end_date,
-                latest_heartbeat=row.latest_heartbeat,
-                readiness=row.readiness,
-            )
-            for row in conn.execute(stmt)
-        ]
+        return [row_of(JobRow, row) for row in conn.execute(stmt)]

@@ -7,6 +7,7 @@ models must match them (a test compares the two).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -14,27 +15,38 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-# Job states (the anchor's values for the ones it shares).
-JOB_RUNNING = "running"
-JOB_SUCCESS = "success"
-JOB_FAILED = "failed"
 
-# Task states. ``queued``: waiting for a claim; ``running``: owned by a replica,
-# an attempt is in flight; the rest are final.
-TASK_QUEUED = "queued"
-TASK_RUNNING = "running"
-TASK_SUCCESS = "success"
-TASK_FAILED = "failed"
-TASK_STATES = (TASK_QUEUED, TASK_RUNNING, TASK_SUCCESS, TASK_FAILED)
+class JobState(StrEnum):
+    """A job row's state (the anchor's values for the ones it shares)."""
 
-# Attempt states: ``launching`` (row committed, pod maybe not created yet),
-# ``pending``/``running`` (pod exists), then one of the terminal two.
-ATTEMPT_LAUNCHING = "launching"
-ATTEMPT_PENDING = "pending"
-ATTEMPT_RUNNING = "running"
-ATTEMPT_SUCCESS = "success"
-ATTEMPT_FAILED = "failed"
-ATTEMPT_TERMINAL = (ATTEMPT_SUCCESS, ATTEMPT_FAILED)
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class TaskState(StrEnum):
+    """``queued``: waiting for a claim; ``running``: owned by a replica, an attempt is in flight; the rest are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+TASK_TERMINAL = (TaskState.SUCCESS, TaskState.FAILED)
+
+
+class AttemptState(StrEnum):
+    """``launching`` (row committed, pod maybe not created yet), ``pending``/``running`` (pod exists), then final."""
+
+    LAUNCHING = "launching"
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+ATTEMPT_TERMINAL = (AttemptState.SUCCESS, AttemptState.FAILED)
 
 
 def utcnow() -> datetime:
@@ -77,7 +89,7 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_type: Mapped[str] = mapped_column(String(30))
-    state: Mapped[str] = mapped_column(String(20), default=JOB_RUNNING)
+    state: Mapped[str] = mapped_column(String(20), default=JobState.RUNNING)
     hostname: Mapped[str] = mapped_column(String(255), default="")
     pid: Mapped[int | None] = mapped_column(Integer)
     start_date: Mapped[datetime]
@@ -106,7 +118,7 @@ class Task(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=1)
     timeout_seconds: Mapped[float | None] = mapped_column(Float)
-    state: Mapped[str] = mapped_column(String(20), default=TASK_QUEUED)
+    state: Mapped[str] = mapped_column(String(20), default=TaskState.QUEUED)
     try_number: Mapped[int] = mapped_column(Integer, default=0)
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime]
@@ -129,7 +141,7 @@ class TaskAttempt(Base):
     pod_uid: Mapped[str | None] = mapped_column(String(64))
     namespace: Mapped[str] = mapped_column(String(63))
     owner_id: Mapped[int | None] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(20), default=ATTEMPT_LAUNCHING)
+    state: Mapped[str] = mapped_column(String(20), default=AttemptState.LAUNCHING)
     exit_code: Mapped[int | None] = mapped_column(Integer)
     failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     started_at: Mapped[datetime]

@@ -19,29 +19,21 @@ from podherd.standalone.db.reports import (
     list_tasks,
     recent_tasks,
     task_namespaces,
-    task_summary,
 )
 from podherd.standalone.db.results import (
-    LOST,
-    RELAUNCH,
-    SETTLED,
     UNCHANGED,
     decide_missing_pod,
-    get_attempt,
     record_attempt_launched,
     record_attempt_state,
     record_result,
     release_attempt,
 )
 from podherd.standalone.db.rows import AttemptRow, ClaimedTask, JobRow, TaskRow
-from podherd.standalone.db.tasks import PodNameFn, claim_queued_tasks, insert_tasks, running_attempts, take_over_tasks
+from podherd.standalone.db.tasks import PodNameFn, claim_queued_tasks, insert_tasks, take_over_tasks
 from podherd.standalone.db.tx import db_now
 
 __all__ = [
-    "LOST",
-    "RELAUNCH",
     "SCHEDULER_JOB",
-    "SETTLED",
     "UNCHANGED",
     "AttemptRow",
     "ClaimedTask",
@@ -57,7 +49,6 @@ __all__ = [
     "dead_job_ids_with_work",
     "decide_missing_pod",
     "end_job",
-    "get_attempt",
     "heartbeat",
     "insert_tasks",
     "list_jobs",
@@ -68,8 +59,6 @@ __all__ = [
     "record_result",
     "register_job",
     "release_attempt",
-    "running_attempts",
     "take_over_tasks",
     "task_namespaces",
-    "task_summary",
 ]

@@ -8,16 +8,16 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from podherd.standalone.db.models import TASK_RUNNING, TASK_STATES, Task, TaskAttempt
+from podherd.standalone.db.models import Task, TaskAttempt, TaskState
 from podherd.standalone.db.results import attempt_row
-from podherd.standalone.db.rows import AttemptRow, TaskRow
+from podherd.standalone.db.rows import AttemptRow, TaskRow, row_of
 from podherd.standalone.db.tx import read_tx
 
 
 def count_tasks_by_state(engine: Engine) -> dict[str, int]:
     """Task counts for every state (zeros included, so dashboards keep their series)."""
     with read_tx(engine) as conn:
-        counts = dict.fromkeys(TASK_STATES, 0)
+        counts = dict.fromkeys(tuple(TaskState), 0)
         for state, n in conn.execute(select(Task.state, func.count()).group_by(Task.state)):
             counts[state] = int(n)
         return counts
@@ -25,7 +25,7 @@ def count_tasks_by_state(engine: Engine) -> dict[str, int]:
 
 def count_states_of(engine: Engine, ids: Collection[int]) -> dict[str, int]:
     """Task counts by state among ``ids`` only (cheap progress for ``podherd run``)."""
-    counts = dict.fromkeys(TASK_STATES, 0)
+    counts = dict.fromkeys(tuple(TaskState), 0)
     id_list = list(ids)
     with read_tx(engine) as conn:
         for start in range(0, len(id_list), 500):
@@ -34,19 +34,6 @@ def count_states_of(engine: Engine, ids: Collection[int]) -> dict[str, int]:
             for state, n in conn.execute(stmt):
                 counts[state] += int(n)
     return counts
-
-
-def task_summary(engine: Engine) -> dict[str, Any]:
-    """``{"total", "by_state", "running_by_owner"}`` in one read transaction."""
-    with read_tx(engine) as conn:
-        by_state = dict.fromkeys(TASK_STATES, 0)
-        for state, n in conn.execute(select(Task.state, func.count()).group_by(Task.state)):
-            by_state[state] = int(n)
-        owners = conn.execute(
-            select(Task.owner_id, func.count()).where(Task.state == TASK_RUNNING).group_by(Task.owner_id)
-        )
-        running_by_owner = {int(owner): int(n) for owner, n in owners if owner is not None}
-    return {"total": sum(by_state.values()), "by_state": by_state, "running_by_owner": running_by_owner}
 
 
 def list_tasks(engine: Engine, states: tuple[str, ...] | None = None) -> list[TaskRow]:
@@ -66,21 +53,7 @@ def list_tasks(engine: Engine, states: tuple[str, ...] | None = None) -> list[Ta
 
 def task_row(t: Any, attempts: Iterable[AttemptRow]) -> TaskRow:
     """A :class:`TaskRow` from a ``task`` result row and its attempts (oldest first)."""
-    return TaskRow(
-        id=t.id,
-        name=t.name,
-        image=t.image,
-        namespace=t.namespace,
-        state=t.state,
-        try_number=t.try_number,
-        max_tries=t.max_tries,
-        priority=t.priority,
-        owner_id=t.owner_id,
-        created_at=t.created_at,
-        started_at=t.started_at,
-        ended_at=t.ended_at,
-        attempts=tuple(attempts),
-    )
+    return row_of(TaskRow, t, attempts=tuple(attempts))
 
 
 def recent_tasks(engine: Engine, limit: int) -> list[TaskRow]:

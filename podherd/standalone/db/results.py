@@ -10,28 +10,16 @@ from typing import Any
 
 from sqlalchemy import Engine, case, delete, select, update
 
-from podherd.standalone.db.models import (
-    ATTEMPT_LAUNCHING,
-    ATTEMPT_PENDING,
-    ATTEMPT_RUNNING,
-    ATTEMPT_SUCCESS,
-    ATTEMPT_TERMINAL,
-    TASK_FAILED,
-    TASK_QUEUED,
-    TASK_RUNNING,
-    TASK_SUCCESS,
-    Task,
-    TaskAttempt,
-    utcnow,
-)
-from podherd.standalone.db.rows import AttemptRow
-from podherd.standalone.db.tx import read_tx, write_tx
+from podherd.core.ports import MissingPod
+from podherd.standalone.db.models import ATTEMPT_TERMINAL, AttemptState, Task, TaskAttempt, TaskState, utcnow
+from podherd.standalone.db.rows import AttemptRow, row_of
+from podherd.standalone.db.tx import write_tx
 
 UNCHANGED = "unchanged"
 # Non-terminal states an attempt may move to, and from which states (never backwards).
 _PROGRESS_FROM = {
-    ATTEMPT_PENDING: (ATTEMPT_LAUNCHING, ATTEMPT_PENDING),
-    ATTEMPT_RUNNING: (ATTEMPT_LAUNCHING, ATTEMPT_PENDING, ATTEMPT_RUNNING),
+    AttemptState.PENDING: (AttemptState.LAUNCHING, AttemptState.PENDING),
+    AttemptState.RUNNING: (AttemptState.LAUNCHING, AttemptState.PENDING, AttemptState.RUNNING),
 }
 
 
@@ -47,7 +35,9 @@ def record_attempt_launched(engine: Engine, task_id: int, try_number: int, pod_u
             .where(_attempt(task_id, try_number), TaskAttempt.state.not_in(ATTEMPT_TERMINAL))
             .values(
                 pod_uid=pod_uid,
-                state=case((TaskAttempt.state == ATTEMPT_LAUNCHING, ATTEMPT_PENDING), else_=TaskAttempt.state),
+                state=case(
+                    (TaskAttempt.state == AttemptState.LAUNCHING, AttemptState.PENDING), else_=TaskAttempt.state
+                ),
             )
         )
         return conn.execute(stmt).rowcount == 1
@@ -102,57 +92,34 @@ def record_result(
         )
         if task is None or done.rowcount != 1:
             return UNCHANGED
-        if task.state != TASK_RUNNING or task.try_number != try_number:
+        if task.state != TaskState.RUNNING or task.try_number != try_number:
             return UNCHANGED  # a stale attempt: the task already moved on
         next_state = _next_task_state(outcome_state, try_number, task.max_tries)
         task_values: dict[str, Any] = {"state": next_state, "updated_at": now}
-        if next_state == TASK_QUEUED:
+        if next_state == TaskState.QUEUED:
             task_values.update(owner_id=None, queued_at=now)
         else:
             task_values["ended_at"] = now
         conn.execute(
             update(Task)
-            .where(Task.id == task_id, Task.state == TASK_RUNNING, Task.try_number == try_number)
+            .where(Task.id == task_id, Task.state == TaskState.RUNNING, Task.try_number == try_number)
             .values(**task_values)
         )
         return next_state
 
 
 def _next_task_state(outcome_state: str, try_number: int, max_tries: int) -> str:
-    if outcome_state == ATTEMPT_SUCCESS:
-        return TASK_SUCCESS
-    return TASK_QUEUED if try_number < max_tries else TASK_FAILED
-
-
-def get_attempt(engine: Engine, task_id: int, try_number: int) -> AttemptRow | None:
-    """One attempt (e.g. to check whether a swept pod's result is already recorded)."""
-    with read_tx(engine) as conn:
-        row = conn.execute(select(TaskAttempt).where(_attempt(task_id, try_number))).one_or_none()
-        return attempt_row(row) if row is not None else None
+    if outcome_state == AttemptState.SUCCESS:
+        return TaskState.SUCCESS
+    return TaskState.QUEUED if try_number < max_tries else TaskState.FAILED
 
 
 def attempt_row(row: Any) -> AttemptRow:
     """Build an :class:`AttemptRow` from a ``task_attempt`` result row."""
-    return AttemptRow(
-        try_number=row.try_number,
-        pod_name=row.pod_name,
-        pod_uid=row.pod_uid,
-        namespace=row.namespace,
-        owner_id=row.owner_id,
-        state=row.state,
-        exit_code=row.exit_code,
-        failure=row.failure,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-    )
+    return row_of(AttemptRow, row)
 
 
-RELAUNCH = "relaunch"  # the try was never launched and is ours: create its pod now
-LOST = "lost"  # the try was launched but its pod is gone: record it lost
-SETTLED = "settled"  # someone else recorded it, or the task moved on: do nothing
-
-
-def decide_missing_pod(engine: Engine, task_id: int, try_number: int, owner_id: int) -> str:
+def decide_missing_pod(engine: Engine, task_id: int, try_number: int, owner_id: int) -> MissingPod:
     """What a new owner may do about an attempt whose pod it could not find (404 on its claim).
 
     Read at this moment, under the task row's lock, never from the snapshot the takeover
@@ -167,21 +134,26 @@ def decide_missing_pod(engine: Engine, task_id: int, try_number: int, owner_id: 
         task = conn.execute(
             select(Task.state, Task.try_number, Task.owner_id).where(Task.id == task_id).with_for_update()
         ).one_or_none()
-        if task is None or task.state != TASK_RUNNING or task.try_number != try_number or task.owner_id != owner_id:
-            return SETTLED
+        if (
+            task is None
+            or task.state != TaskState.RUNNING
+            or task.try_number != try_number
+            or task.owner_id != owner_id
+        ):
+            return MissingPod.SETTLED
         relaunch = conn.execute(
             update(TaskAttempt)
             .where(
                 _attempt(task_id, try_number),
-                TaskAttempt.state == ATTEMPT_LAUNCHING,
+                TaskAttempt.state == AttemptState.LAUNCHING,
                 TaskAttempt.pod_uid.is_(None),
             )
             .values(owner_id=owner_id, started_at=utcnow())
         )
         if relaunch.rowcount == 1:
-            return RELAUNCH
+            return MissingPod.RELAUNCH
         state = conn.execute(select(TaskAttempt.state).where(_attempt(task_id, try_number))).scalar_one_or_none()
-        return SETTLED if state is None or state in ATTEMPT_TERMINAL else LOST
+        return MissingPod.SETTLED if state is None or state in ATTEMPT_TERMINAL else MissingPod.LOST
 
 
 def release_attempt(engine: Engine, task_id: int, try_number: int, owner_id: int) -> bool:
@@ -201,11 +173,11 @@ def release_attempt(engine: Engine, task_id: int, try_number: int, owner_id: int
             update(Task)
             .where(
                 Task.id == task_id,
-                Task.state == TASK_RUNNING,
+                Task.state == TaskState.RUNNING,
                 Task.owner_id == owner_id,
                 Task.try_number == try_number,
             )
-            .values(state=TASK_QUEUED, owner_id=None, try_number=try_number - 1, queued_at=now, updated_at=now)
+            .values(state=TaskState.QUEUED, owner_id=None, try_number=try_number - 1, queued_at=now, updated_at=now)
         )
         if moved.rowcount != 1:
             return False

@@ -11,22 +11,15 @@ re-checks and finds nothing). On SQLite writes hold the database write lock.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from podherd.standalone.db.models import (
-    ATTEMPT_LAUNCHING,
-    ATTEMPT_TERMINAL,
-    TASK_QUEUED,
-    TASK_RUNNING,
-    Task,
-    TaskAttempt,
-    utcnow,
-)
-from podherd.standalone.db.rows import ClaimedTask
-from podherd.standalone.db.tx import read_tx, write_tx
+from podherd.standalone.db.models import ATTEMPT_TERMINAL, AttemptState, Task, TaskAttempt, TaskState, utcnow
+from podherd.standalone.db.rows import ClaimedTask, task_spec, task_values
+from podherd.standalone.db.tx import write_tx
 from podherd.standalone.taskfile import TaskDef
 
 PodNameFn = Callable[[str, int, int], str]
@@ -40,34 +33,11 @@ def insert_tasks(engine: Engine, taskdefs: Sequence[TaskDef], default_namespace:
     if not taskdefs:
         return []
     now = utcnow()
-    rows = [_task_values(t, default_namespace, now) for t in taskdefs]
+    new = {"state": TaskState.QUEUED, "try_number": 0, "owner_id": None, "created_at": now, "queued_at": now}
+    rows = [{**task_values(t, default_namespace), **new, "updated_at": now} for t in taskdefs]
     with write_tx(engine) as conn:
         stmt = insert(Task).returning(Task.id, sort_by_parameter_order=True)
         return [int(task_id) for task_id in conn.execute(stmt, rows).scalars()]
-
-
-def _task_values(task: TaskDef, default_namespace: str, now: Any) -> dict[str, Any]:
-    return {
-        "name": task.name,
-        "image": task.image,
-        "command": list(task.command),
-        "args": list(task.args),
-        "env": dict(task.env),
-        "resources": {kind: dict(amounts) for kind, amounts in task.resources.items()},
-        "namespace": task.namespace or default_namespace,
-        "annotations": dict(task.annotations),
-        "labels": dict(task.labels),
-        "pod_overrides": dict(task.pod_overrides),
-        "priority": task.priority,
-        "max_tries": task.max_tries,
-        "timeout_seconds": task.timeout,
-        "state": TASK_QUEUED,
-        "try_number": 0,
-        "owner_id": None,
-        "created_at": now,
-        "queued_at": now,
-        "updated_at": now,
-    }
 
 
 def claim_queued_tasks(
@@ -85,26 +55,16 @@ def claim_queued_tasks(
         return []
     with write_tx(engine) as conn:
         now = utcnow()
-        pick = (
-            select(Task.id)
-            .where(Task.state == TASK_QUEUED)
-            .order_by(Task.priority.desc(), Task.queued_at, Task.id)
-            .limit(limit)
-        )
-        if only_ids is not None:
-            pick = pick.where(Task.id.in_(list(only_ids)))
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         # Two statements on purpose: as a subquery of the UPDATE, PostgreSQL may rescan
         # the LIMITed SKIP LOCKED select and so claim more than ``limit`` rows.
-        ids = list(conn.execute(pick).scalars())
+        ids = _pick_queued(conn, limit, only_ids)
         if not ids:
             return []
         stmt = (
             update(Task)
-            .where(Task.id.in_(ids), Task.state == TASK_QUEUED)
+            .where(Task.id.in_(ids), Task.state == TaskState.QUEUED)
             .values(
-                state=TASK_RUNNING,
+                state=TaskState.RUNNING,
                 owner_id=owner_id,
                 try_number=Task.try_number + 1,
                 started_at=func.coalesce(Task.started_at, now),
@@ -115,23 +75,41 @@ def claim_queued_tasks(
         tasks = sorted(conn.execute(stmt), key=lambda r: (-r.priority, r.queued_at, r.id))
         if not tasks:
             return []
-        attempts = [
-            {
-                "task_id": t.id,
-                "try_number": t.try_number,
-                "pod_name": pod_name_fn(t.name, t.id, t.try_number),
-                "namespace": t.namespace,
-                "owner_id": owner_id,
-                "state": ATTEMPT_LAUNCHING,
-                "started_at": now,
-            }
-            for t in tasks
-        ]
-        conn.execute(insert(TaskAttempt), attempts)
+        names = [pod_name_fn(t.name, t.id, t.try_number) for t in tasks]
+        conn.execute(
+            insert(TaskAttempt), [_new_attempt(t, name, owner_id, now) for t, name in zip(tasks, names, strict=True)]
+        )
         return [
-            _claimed(t, owner_id, a["pod_name"], ATTEMPT_LAUNCHING, None, now)
-            for t, a in zip(tasks, attempts, strict=True)
+            _claimed(t, owner_id, name, AttemptState.LAUNCHING, None, now) for t, name in zip(tasks, names, strict=True)
         ]
+
+
+def _pick_queued(conn: Connection, limit: int, only_ids: Collection[int] | None) -> list[int]:
+    """Up to ``limit`` queued task ids, highest priority and oldest first; on PostgreSQL locked, skipping locked rows."""
+    pick = (
+        select(Task.id)
+        .where(Task.state == TaskState.QUEUED)
+        .order_by(Task.priority.desc(), Task.queued_at, Task.id)
+        .limit(limit)
+    )
+    if only_ids is not None:
+        pick = pick.where(Task.id.in_(list(only_ids)))
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    return list(conn.execute(pick).scalars())
+
+
+def _new_attempt(task: Row[Any], pod_name: str, owner_id: int, now: datetime) -> dict[str, Any]:
+    """The attempt row of a task's new try: ``launching`` until its pod is known to exist."""
+    return {
+        "task_id": task.id,
+        "try_number": task.try_number,
+        "pod_name": pod_name,
+        "namespace": task.namespace,
+        "owner_id": owner_id,
+        "state": AttemptState.LAUNCHING,
+        "started_at": now,
+    }
 
 
 def take_over_tasks(engine: Engine, dead_owner_id: int, new_owner_id: int) -> list[ClaimedTask]:
@@ -141,7 +119,7 @@ def take_over_tasks(engine: Engine, dead_owner_id: int, new_owner_id: int) -> li
     now claim and follow, or relaunch under the same name if it was never created).
     """
     with write_tx(engine) as conn:
-        still_dead_owned = and_(Task.owner_id == dead_owner_id, Task.state == TASK_RUNNING)
+        still_dead_owned = and_(Task.owner_id == dead_owner_id, Task.state == TaskState.RUNNING)
         lock = select(Task.id).where(still_dead_owned).order_by(Task.id)
         if conn.dialect.name == "postgresql":
             lock = lock.with_for_update()
@@ -161,16 +139,11 @@ def take_over_tasks(engine: Engine, dead_owner_id: int, new_owner_id: int) -> li
                 .where(TaskAttempt.task_id.in_(chunk), TaskAttempt.state.not_in(ATTEMPT_TERMINAL))
                 .values(owner_id=new_owner_id)
             )
-        return [c for chunk in _chunks(won) for c in _select_claimed(conn, Task.id.in_(chunk))]
+        return [c for chunk in _chunks(won) for c in claimed_where(conn, Task.id.in_(chunk))]
 
 
-def running_attempts(engine: Engine, owner_id: int) -> list[ClaimedTask]:
-    """The running tasks ``owner_id`` owns, with current attempts (rebuild state on restart)."""
-    with read_tx(engine) as conn:
-        return _select_claimed(conn, and_(Task.owner_id == owner_id, Task.state == TASK_RUNNING))
-
-
-def _select_claimed(conn: Connection, where: ColumnElement[bool]) -> list[ClaimedTask]:
+def claimed_where(conn: Connection, where: ColumnElement[bool]) -> list[ClaimedTask]:
+    """The tasks matching `where`, each with its current attempt (the one at its try number)."""
     stmt = (
         select(
             *Task.__table__.c,
@@ -194,19 +167,7 @@ def _claimed(
 ) -> ClaimedTask:
     return ClaimedTask(
         task_id=t.id,
-        name=t.name,
-        image=t.image,
-        command=tuple(t.command),
-        args=tuple(t.args),
-        env=dict(t.env),
-        resources=dict(t.resources),
-        namespace=t.namespace,
-        annotations=dict(t.annotations),
-        labels=dict(t.labels),
-        pod_overrides=dict(t.pod_overrides),
-        priority=t.priority,
-        max_tries=t.max_tries,
-        timeout_seconds=t.timeout_seconds,
+        spec=task_spec(t),
         try_number=t.try_number,
         pod_name=pod_name,
         owner_id=owner_id,
