@@ -4,7 +4,7 @@
 """
 
 from podherd.standalone.db import queries
-from podherd.standalone.db.engine import default_url, ensure_schema, make_engine, normalize_url, open_database
-from podherd.standalone.db.migrate import upgrade
+from podherd.standalone.db.engine import default_url, make_engine, normalize_url
+from podherd.standalone.db.migrate import ensure_schema, open_database, upgrade
 
 __all__ = ["default_url", "ensure_schema", "make_engine", "normalize_url", "open_database", "queries", "upgrade"]

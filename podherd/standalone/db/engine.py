@@ -145,28 +145,3 @@ def _enable_wal(cursor: Any) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Bring the schema to the newest migration; cheap when it already is.
-
-    Safe when several processes start at once (see :func:`podherd.standalone.db.migrate.upgrade`).
-    """
-    from podherd.standalone.db.migrate import ensure_schema as _ensure
-
-    _ensure(engine)
-
-
-def open_database(url: str | URL | None = None, workdir: str | Path = ".podherd") -> Engine:
-    """Engine for ``url`` (default: SQLite in ``workdir``) with the schema up to date."""
-    engine = make_engine(url or default_url(workdir))
-    ensure_schema(engine)
-    return engine

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
-from podherd.standalone.db.engine import SQLITE_BEGIN_OPTION, make_engine
+from podherd.standalone.db.engine import SQLITE_BEGIN_OPTION, default_url, make_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Arbitrary constant shared by every podherd process: "podherd" in ASCII.
@@ -62,6 +62,16 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade to head unless the database is already there (the common, cheap case)."""
+    """Upgrade to head unless the database is already there (the common, cheap case).
+
+    Safe when several processes start at once (see :func:`upgrade`).
+    """
     if current_revision(engine) != head_revision():
         upgrade(engine)
+
+
+def open_database(url: str | URL | None = None, workdir: str | Path = ".podherd") -> Engine:
+    """Engine for ``url`` (default: SQLite in ``workdir``) with the schema up to date."""
+    engine = make_engine(url or default_url(workdir))
+    ensure_schema(engine)
+    return engine
