@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 import yaml
@@ -17,6 +16,11 @@ import yaml
 from podherd.config import Config, ConfigError, load_config
 from podherd.standalone.taskfields import clip
 from podherd.standalone.taskfile import TaskFileError
+
+if TYPE_CHECKING:  # imported where used: a command that needs neither pays for neither
+    from sqlalchemy import Engine
+
+    from podherd.core.kube.client import KubeClient
 
 CONFIG_OPTION = typer.Option(None, "--config", help="TOML config file (PODHERD__SECTION__KEY env vars override it).")
 DB_OPTION = typer.Option(
@@ -113,7 +117,7 @@ def check_database_url(db: str | None, config: Config) -> None:
         fail(f"{where}: {e}")
 
 
-def open_engine(db: str | None, config: Config) -> Any:
+def open_engine(db: str | None, config: Config) -> Engine:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -143,7 +147,7 @@ def load_template(config: Config) -> dict[str, Any] | None:
     return data
 
 
-def kube_client(kubeconfig: Path | None, context: str | None, config: Config) -> Any:
+def kube_client(kubeconfig: Path | None, context: str | None, config: Config) -> KubeClient:
     """A client for the cluster the options name; any problem with the kubeconfig is a user error naming it."""
     from kubernetes.config import ConfigException
 
@@ -241,7 +245,3 @@ def short_error(e: BaseException) -> str:
     """The first line of an error, for one-line user messages."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()

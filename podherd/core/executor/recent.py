@@ -25,9 +25,6 @@ class RecentSet:
         while len(self._keys) > self.maxlen:
             self._keys.popitem(last=False)
 
-    def discard(self, key: str) -> None:
-        self._keys.pop(key, None)
-
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
