@@ -9,7 +9,7 @@ Each way is measured on the same namespace, in the same run:
 - (b) `metadata`: the same selector and phase, metadata-only (`as=PartialObjectMetadataList`)
   raw JSON, paged — what the metadata-only fix alone buys;
 - (c) `podherd`: what `Sweeper.sweep_completed` lists: the seed's selector with the alive set
-  (`owner notin (me, alive...)`, via `podherd.ha.planner.sweep_selector`), once per terminal
+  (`owner notin (me, alive...)`, via `podherd.core.ha.planner.sweep_selector`), once per terminal
   phase (Succeeded and Failed), metadata-only raw JSON through `KubeClient.list_pods`, then
   `plan_claims` (the claims themselves are not sent: they would change the namespace).
 
@@ -46,14 +46,15 @@ import orjson
 
 from benchmarks.cluster_bench import Conn, fmt_table
 from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
-from podherd.ha.planner import EXCLUDE_SELF, PODHERD, TERMINAL_PHASES, plan_claims, sweep_selector
-from podherd.kube.client import KubeClient
-from podherd.labels import PODHERD_SCHEME
+from podherd.core.ha.planner import Policy, plan_claims, sweep_selector
+from podherd.core.kube.client import KubeClient
+from podherd.core.labels import PODHERD_SCHEME
+from podherd.core.podspec import PodRequest, build_pod
+from podherd.core.podstatus import TERMINAL_PHASES
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
-from podherd.podspec import PodRequest, build_pod
 from tests.ha.harness import peak_rss_mb
 
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)
@@ -151,7 +152,7 @@ def make_sweep(conn: Conn, way: str) -> Callable[[], tuple[int, int]]:
     from kubernetes import client
 
     cfg = configuration(conn.url, conn.token, conn.ca_file)
-    exclude_self = sweep_selector(EXCLUDE_SELF, ME, (), PODHERD_SCHEME)
+    exclude_self = sweep_selector(Policy.EXCLUDE_SELF, ME, (), PODHERD_SCHEME)
     if way == "models":
         core = client.CoreV1Api(client.ApiClient(cfg))
         seen: list[Any] = []
@@ -179,12 +180,12 @@ def make_sweep(conn: Conn, way: str) -> Callable[[], tuple[int, int]]:
         for phase in phases:
             items += kube.list_pods(NAMESPACE, selector, f"status.phase={phase}", metadata_only=True)[0]
         if way == "podherd":
-            items = [c.__dict__ for c in plan_claims(items, PODHERD, ME, set(ALIVE), PODHERD_SCHEME)]
+            items = [c.__dict__ for c in plan_claims(items, Policy.PODHERD, ME, set(ALIVE), PODHERD_SCHEME)]
         return kube.bytes_received, len(items)
 
     if way == "metadata":
         return lambda: lists(exclude_self, ("Succeeded",))
-    return lambda: lists(sweep_selector(PODHERD, ME, ALIVE, PODHERD_SCHEME), TERMINAL_PHASES)
+    return lambda: lists(sweep_selector(Policy.PODHERD, ME, ALIVE, PODHERD_SCHEME), TERMINAL_PHASES)
 
 
 def measure(conn: Conn, way: str, repeats: int) -> dict[str, Any]:

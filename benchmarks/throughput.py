@@ -51,13 +51,13 @@ from sqlalchemy import select
 
 from benchmarks.cluster_bench import Conn, fmt_table, percentile
 from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
-from podherd.db.models import TaskAttempt
-from podherd.db.tx import read_tx
-from podherd.kube.client import KubeClient
-from podherd.labels import PODHERD_SCHEME
+from podherd.core.kube.client import KubeClient
+from podherd.core.labels import PODHERD_SCHEME
+from podherd.core.podspec import PodRequest, build_pod
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.storage.store import Event
-from podherd.podspec import PodRequest, build_pod
+from podherd.standalone.db.models import TaskAttempt
+from podherd.standalone.db.tx import read_tx
 from tests.ha.harness import Harness, cpu_seconds, free_port, peak_rss_mb, sim_task
 
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")

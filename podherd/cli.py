@@ -12,7 +12,7 @@ import sys
 import typer
 
 from podherd import __version__
-from podherd.commands import cluster
+from podherd.commands import bench, cluster, db, run, scheduler, status, submit
 
 app = typer.Typer(
     name="podherd",
@@ -22,6 +22,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cluster.app, name="cluster")
+for _command in (run, scheduler, submit, status, db, bench):
+    _command.register(app)
 
 
 def _version(value: bool) -> None:
@@ -37,23 +39,6 @@ def _root(
     ),
 ) -> None:
     """Run tasks as Kubernetes pods from several scheduler replicas at once."""
-
-
-def _load_optional_commands() -> None:
-    """Register commands whose modules exist (the CLI grows one module per command)."""
-    import importlib
-
-    for name in ("run", "scheduler", "submit", "status", "db", "bench"):
-        try:
-            mod = importlib.import_module(f"podherd.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"podherd.commands.{name}":
-                continue
-            raise
-        mod.register(app)
-
-
-_load_optional_commands()
 
 
 def main() -> None:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 import yaml
 
 from podherd.config import Config, ConfigError, load_config
-from podherd.taskfields import clip
-from podherd.taskfile import TaskFileError
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskFileError
+
+if TYPE_CHECKING:  # imported where used: a command that needs neither pays for neither
+    from sqlalchemy import Engine
+
+    from podherd.core.kube.client import KubeClient
 
 CONFIG_OPTION = typer.Option(None, "--config", help="TOML config file (PODHERD__SECTION__KEY env vars override it).")
 DB_OPTION = typer.Option(
@@ -101,7 +105,7 @@ def check_database_url(db: str | None, config: Config) -> None:
 
     The message names the supported backends and never the password.
     """
-    from podherd.db.engine import DatabaseURLError, parse_database_url
+    from podherd.standalone.db.engine import DatabaseURLError, parse_database_url
 
     url = database_url(db, config)
     if url is None:
@@ -113,11 +117,11 @@ def check_database_url(db: str | None, config: Config) -> None:
         fail(f"{where}: {e}")
 
 
-def open_engine(db: str | None, config: Config) -> Any:
+def open_engine(db: str | None, config: Config) -> Engine:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.db import open_database
+    from podherd.standalone.db import open_database
 
     check_database_url(db, config)
     try:
@@ -143,11 +147,11 @@ def load_template(config: Config) -> dict[str, Any] | None:
     return data
 
 
-def kube_client(kubeconfig: Path | None, context: str | None, config: Config) -> Any:
+def kube_client(kubeconfig: Path | None, context: str | None, config: Config) -> KubeClient:
     """A client for the cluster the options name; any problem with the kubeconfig is a user error naming it."""
     from kubernetes.config import ConfigException
 
-    from podherd.kube.client import KubeClient, KubeSettings
+    from podherd.core.kube.client import KubeClient, KubeSettings
 
     k = config.kubernetes_executor
     path = kubeconfig or (Path(k.config_file) if k.config_file else None)
@@ -177,7 +181,7 @@ def kube_client(kubeconfig: Path | None, context: str | None, config: Config) ->
 
 
 def kubeconfig_files(path: Path | None, context: str | None) -> list[Path]:
-    """The kubeconfig files the client will read, in the order `podherd.kube.client.load_configuration` picks them."""
+    """The kubeconfig files the client will read, in the order `podherd.core.kube.client.load_configuration` picks them."""
     if path is not None:
         return [path]
     env = os.environ.get("KUBECONFIG")
@@ -241,7 +245,3 @@ def short_error(e: BaseException) -> str:
     """The first line of an error, for one-line user messages."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
-
-
-def is_tty() -> bool:
-    return sys.stdout.isatty()

@@ -23,8 +23,8 @@ def register(root: typer.Typer) -> None:
 @app.command("upgrade")
 def upgrade(db: str | None = DB_OPTION, config: Path | None = CONFIG_OPTION) -> None:
     """Run the migrations up to the newest one (safe while other podherd processes start), then print the revision."""
-    from podherd.db.migrate import current_revision, head_revision
-    from podherd.db.migrate import upgrade as run_upgrade
+    from podherd.standalone.db.migrate import current_revision, head_revision
+    from podherd.standalone.db.migrate import upgrade as run_upgrade
 
     engine, shown = _engine(db, config)
     try:
@@ -45,7 +45,7 @@ def upgrade(db: str | None = DB_OPTION, config: Path | None = CONFIG_OPTION) -> 
 def current(db: str | None = DB_OPTION, config: Path | None = CONFIG_OPTION) -> None:
     """Print the database's current revision and the newest (head) revision this podherd ships."""
     from podherd.commands.status import missing_sqlite_file
-    from podherd.db.migrate import current_revision, head_revision
+    from podherd.standalone.db.migrate import current_revision, head_revision
 
     cfg = config_from(config)
     check_database_url(db, cfg)
@@ -76,7 +76,7 @@ def _known(revision: str) -> bool:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from podherd.db.migrate import alembic_config
+    from podherd.standalone.db.migrate import alembic_config
 
     try:
         return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
@@ -86,7 +86,7 @@ def _known(revision: str) -> bool:
 
 def _engine(db: str | None, config: Path | None, cfg: Any = None) -> tuple[Any, str]:
     """An engine *without* the automatic upgrade (``open_engine`` would migrate first), and a printable URL."""
-    from podherd.db.engine import default_url, make_engine, shown_url
+    from podherd.standalone.db.engine import default_url, make_engine, shown_url
 
     cfg = cfg if cfg is not None else config_from(config)
     check_database_url(db, cfg)

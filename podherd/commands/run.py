@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -41,13 +42,20 @@ from podherd.commands.common import (
     user_errors,
 )
 from podherd.config import Config
-from podherd.db import queries
-from podherd.db.rows import TaskRow
 from podherd.filemodes import private_dirs
-from podherd.taskfields import clip
-from podherd.taskfile import TaskDef, load_task_file
+from podherd.standalone.db import queries
+from podherd.standalone.db.models import TASK_TERMINAL, AttemptState, TaskState
+from podherd.standalone.db.rows import TaskRow
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskDef, load_task_file
 
-TERMINAL = ("success", "failed")
+if TYPE_CHECKING:  # imported where used: checking a task file must not start the cluster's imports
+    from sqlalchemy import Engine
+
+    from podherd.core.kube.client import KubeClient
+    from podherd.localcluster.apiserver.server import LocalCluster
+    from podherd.standalone.replica import Replica
+
 STATE_BASE = Path(".podherd")  # run-<pid>-<random>/ below it holds one run's embedded-cluster files
 NAMESPACE_CHECK_TIMEOUT = (5, 10)  # seconds: connect, read
 
@@ -140,9 +148,11 @@ class RunState:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _start_embedded(cfg: Config, local_mode: str, state: RunState, namespaces: set[str]) -> tuple[Any, Any]:
+def _start_embedded(
+    cfg: Config, local_mode: str, state: RunState, namespaces: set[str]
+) -> tuple[LocalCluster, KubeClient]:
     """Start the embedded cluster in this process and create the namespaces the tasks name."""
-    from podherd.kube.client import KubeClient
+    from podherd.core.kube.client import KubeClient
     from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 
     try:
@@ -160,7 +170,7 @@ def _start_embedded(cfg: Config, local_mode: str, state: RunState, namespaces: s
     return cluster, kube
 
 
-def check_namespaces(kube: Any, namespaces: set[str], tasks: list[TaskDef], default_namespace: str) -> None:
+def check_namespaces(kube: KubeClient, namespaces: set[str], tasks: list[TaskDef], default_namespace: str) -> None:
     """Fail (exit 2) before anything is inserted when the cluster says a task's namespace does not exist."""
     missing, unknown = classify_namespaces(sorted(namespaces), lambda ns: _namespace_status(kube, ns))
     for ns, why in unknown.items():
@@ -192,7 +202,7 @@ def classify_namespaces(namespaces: list[str], probe: Callable[[str], int | str]
     return missing, unknown
 
 
-def _namespace_status(kube: Any, namespace: str) -> int | str:
+def _namespace_status(kube: KubeClient, namespace: str) -> int | str:
     from kubernetes.client.exceptions import ApiException
 
     try:
@@ -208,28 +218,27 @@ def _namespace_status(kube: Any, namespace: str) -> int | str:
 def _run_tasks(
     console: Console,
     cfg: Config,
-    engine: Any,
-    kube: Any,
+    engine: Engine,
+    kube: KubeClient,
     template: dict[str, Any] | None,
     tasks: list[TaskDef],
-    cluster: Any,
+    cluster: LocalCluster | None,
     state: RunState | None,
     quiet: bool,
 ) -> None:
     """Insert the tasks, drive one replica until they are done, print the summary, exit with the result."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.scheduler import Replica
+    from podherd.standalone.replica import Replica
 
     try:
         ids = set(queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace))
     except SQLAlchemyError as e:  # one transaction: nothing was inserted
         fail(f"cannot queue the tasks: {short_error(e)}")
-    replica = Replica(cfg, engine, kube, template)
-    replica.only_ids = ids  # run just this file, even if the database holds other queued tasks
+    replica = Replica(cfg, engine, kube, template, only_ids=ids)  # just this file, whatever else is queued
     interrupted = False
 
-    def on_signal(_sig: int, _frame: Any) -> None:
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
         nonlocal interrupted
         if interrupted:  # a second Ctrl-C: stop now; the job row stays, so any replica takes the work over
             typer.echo("interrupted again: exiting now; unfinished tasks are left for takeover", err=True)
@@ -253,14 +262,14 @@ def _run_tasks(
             signal.signal(s, h)
     rows = [t for t in queries.list_tasks(engine) if t.id in ids]
     console.print(summary_table(rows))
-    ok = sum(1 for t in rows if t.state == "success")
+    ok = sum(1 for t in rows if t.state == TaskState.SUCCESS)
     console.print(f"{ok}/{len(rows)} tasks succeeded in {time.monotonic() - started:.1f}s")
     if interrupted:
         raise typer.Exit(130)
     raise typer.Exit(0 if ok == len(rows) else 1)
 
 
-def _drive(replica: Any, engine: Any, ids: set[int], console: Console, quiet: bool) -> None:
+def _drive(replica: Replica, engine: Engine, ids: set[int], console: Console, quiet: bool) -> None:
     """Run the replica until this file's tasks are all terminal and their pods are cleaned up."""
     state = {"done": 0, "checked": 0.0, "counts": {}}
 
@@ -271,7 +280,7 @@ def _drive(replica: Any, engine: Any, ids: set[int], console: Console, quiet: bo
         state["checked"] = now
         counts = queries.count_states_of(engine, ids)
         state["counts"] = counts
-        state["done"] = sum(counts.get(s, 0) for s in TERMINAL)
+        state["done"] = sum(counts.get(s, 0) for s in TASK_TERMINAL)
         if progress is not None:
             progress.update(bar, completed=state["done"], description=_describe(counts))
         return state["done"] == len(ids) and not replica.executor.busy()
@@ -295,7 +304,7 @@ def _drive(replica: Any, engine: Any, ids: set[int], console: Console, quiet: bo
 
 
 def _describe(counts: dict[str, int]) -> str:
-    order = ("running", "queued", "success", "failed")
+    order = (TaskState.RUNNING, TaskState.QUEUED, TaskState.SUCCESS, TaskState.FAILED)
     return " ".join(f"{s} {counts[s]}" for s in order if counts.get(s))
 
 
@@ -310,7 +319,7 @@ def summary_table(rows: list[TaskRow]) -> Table:
         if first and t.ended_at:
             duration = f"{(t.ended_at - first).total_seconds():.1f}s"
         failure = ""
-        failed = [a for a in t.attempts if a.state == "failed"]
+        failed = [a for a in t.attempts if a.state == AttemptState.FAILED]
         if failed:
             a = failed[-1]
             f = a.failure or {}
@@ -324,7 +333,7 @@ def summary_table(rows: list[TaskRow]) -> Table:
                 if logged:
                     bits.append("— " + logged[-1][:60])
             failure = " ".join(bits)
-        style = {"success": "green", "failed": "red"}.get(t.state, "yellow")
+        style = {TaskState.SUCCESS: "green", TaskState.FAILED: "red"}.get(t.state, "yellow")
         table.add_row(
             t.name,
             f"[{style}]{t.state}[/{style}]",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
 import typer
 
@@ -60,17 +60,17 @@ def scheduler(
     template = load_template(cfg)
     engine = open_engine(db, cfg)
 
-    from podherd.scheduler import Replica
+    from podherd.standalone.replica import Replica
 
     replica = Replica(cfg, engine, kube, template)
 
-    def on_signal(_sig: int, _frame: Any) -> None:
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
         replica.request_stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     replica.start()
-    if metrics_port is not None and replica.metrics is not None:
+    if metrics_port is not None:
         try:
             port = replica.metrics.serve(metrics_port, metrics_host, health=replica.health)
         except OSError as e:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from kubernetes.client.exceptions import ApiException
@@ -33,9 +33,13 @@ from podherd.commands.common import (
     open_engine,
 )
 from podherd.config import Config
-from podherd.db.rows import AttemptRow, JobRow, TaskRow
-from podherd.labels import LabelScheme, get_scheme
-from podherd.taskfields import INT32_MAX, clip
+from podherd.core.labels import LabelScheme, get_scheme
+from podherd.standalone.db.models import AttemptState, JobState, TaskState
+from podherd.standalone.db.rows import AttemptRow, JobRow, TaskRow
+from podherd.standalone.taskfields import INT32_MAX, clip
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SCHEMA_VERSION = 1
 ENDED_REPLICAS_SHOWN = 5
@@ -113,10 +117,10 @@ def status(
         raise typer.Exit(1)
 
 
-def _read(engine: Any, limit: int) -> tuple[list[JobRow], datetime, dict[str, int], list[TaskRow], set[str]]:
+def _read(engine: Engine, limit: int) -> tuple[list[JobRow], datetime, dict[str, int], list[TaskRow], set[str]]:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from podherd.db import queries
+    from podherd.standalone.db import queries
 
     try:
         jobs = queries.list_jobs(engine, queries.SCHEDULER_JOB)
@@ -133,7 +137,7 @@ def missing_sqlite_file(url: str | None) -> Path | None:
     """The SQLite file a read-only command would otherwise silently create, if it does not exist."""
     from sqlalchemy.engine import make_url
 
-    from podherd.db.engine import default_url
+    from podherd.standalone.db.engine import default_url
 
     try:
         parsed = make_url(url or default_url())
@@ -202,8 +206,8 @@ def _replica(job: JobRow, now: datetime, threshold_seconds: float) -> dict[str, 
         "hostname": job.hostname,
         "pid": job.pid,
         "state": job.state,
-        "alive": job.state == "running" and age < threshold_seconds,
-        "ready": job.readiness == "" if job.state == "running" else False,
+        "alive": job.state == JobState.RUNNING and age < threshold_seconds,
+        "ready": job.readiness == "" if job.state == JobState.RUNNING else False,
         "not_ready_reason": job.readiness or None,
         "latest_heartbeat": iso(job.latest_heartbeat),
         "heartbeat_age_seconds": round(age, 3),
@@ -250,10 +254,24 @@ def iso(value: datetime | None) -> str | None:
 
 
 def render(doc: dict[str, Any], total_tasks: int, cfg: Config, console: Console, pods_requested: bool) -> None:
-    threshold = cfg.scheduler.scheduler_health_check_threshold
-    replicas = doc["replicas"]
-    shown = [r for r in replicas if r["state"] == "running"]
-    ended = [r for r in replicas if r["state"] != "running"]
+    _render_replicas(doc["replicas"], cfg.scheduler.scheduler_health_check_threshold, console)
+    _render_tasks(doc["tasks"], total_tasks, console)
+    pods = doc["pods"]
+    if pods is not None:
+        table = Table(title="Pods by owner", title_justify="left")
+        table.add_column("owner")
+        table.add_column("pods", justify="right")
+        for owner, n in pods["by_owner"].items():
+            table.add_row(owner or "(no owner label)", str(n))
+        table.add_row("[dim]done (kept, labelled done)[/dim]", str(pods["done"]))
+        console.print(table)
+    elif not pods_requested:
+        console.print("[dim]Pods: not counted (pass --kubeconfig or --context to count them)[/dim]")
+
+
+def _render_replicas(replicas: list[dict[str, Any]], threshold: float, console: Console) -> None:
+    shown = [r for r in replicas if r["state"] == JobState.RUNNING]
+    ended = [r for r in replicas if r["state"] != JobState.RUNNING]
     shown += ended[:ENDED_REPLICAS_SHOWN]
     table = Table(title=f"Replicas (alive: running and a heartbeat within {threshold:g}s)", title_justify="left")
     for col in ("id", "host", "pid", "state", "alive", "ready", "last heartbeat"):
@@ -269,54 +287,44 @@ def render(doc: dict[str, Any], total_tasks: int, cfg: Config, console: Console,
             _readiness(r),
             f"{_age(r['heartbeat_age_seconds'])} ago",
         )
-    if replicas:
-        console.print(table)
-        hidden = len(replicas) - len(shown)
-        if hidden:
-            console.print(f"[dim]{hidden} older ended replica(s) not shown (--json lists all)[/dim]")
-    else:
+    if not replicas:
         console.print("Replicas: none registered")
+        return
+    console.print(table)
+    hidden = len(replicas) - len(shown)
+    if hidden:
+        console.print(f"[dim]{hidden} older ended replica(s) not shown (--json lists all)[/dim]")
 
-    by_state = doc["tasks"]["by_state"]
+
+def _render_tasks(tasks: dict[str, Any], total_tasks: int, console: Console) -> None:
+    by_state = tasks["by_state"]
     counts = Table(title=f"Tasks by state ({total_tasks} in all)", title_justify="left")
     for state in by_state:
         counts.add_column(state, justify="right")
     counts.add_row(*(str(n) for n in by_state.values()))
     console.print(counts)
-
-    items = doc["tasks"]["items"]
-    if items:
-        title = "Tasks" if len(items) == total_tasks else f"Most recent tasks ({len(items)} of {total_tasks})"
-        recent = Table(title=title, title_justify="left")
-        for col in ("id", "name", "state", "tries", "owner", "last failure"):
-            recent.add_column(col)
-        for t in items:
-            style = {"success": "green", "failed": "red", "running": "yellow"}.get(t["state"], "")
-            recent.add_row(
-                str(t["id"]),
-                t["name"],
-                f"[{style}]{t['state']}[/{style}]" if style else t["state"],
-                f"{t['try_number']}/{t['max_tries']}",
-                "" if t["owner_id"] is None else str(t["owner_id"]),
-                _last_failure(t["attempts"]),
-            )
-        console.print(recent)
-
-    pods = doc["pods"]
-    if pods is not None:
-        table = Table(title="Pods by owner", title_justify="left")
-        table.add_column("owner")
-        table.add_column("pods", justify="right")
-        for owner, n in pods["by_owner"].items():
-            table.add_row(owner or "(no owner label)", str(n))
-        table.add_row("[dim]done (kept, labelled done)[/dim]", str(pods["done"]))
-        console.print(table)
-    elif not pods_requested:
-        console.print("[dim]Pods: not counted (pass --kubeconfig or --context to count them)[/dim]")
+    items = tasks["items"]
+    if not items:
+        return
+    title = "Tasks" if len(items) == total_tasks else f"Most recent tasks ({len(items)} of {total_tasks})"
+    recent = Table(title=title, title_justify="left")
+    for col in ("id", "name", "state", "tries", "owner", "last failure"):
+        recent.add_column(col)
+    for t in items:
+        style = {TaskState.SUCCESS: "green", TaskState.FAILED: "red", TaskState.RUNNING: "yellow"}.get(t["state"], "")
+        recent.add_row(
+            str(t["id"]),
+            t["name"],
+            f"[{style}]{t['state']}[/{style}]" if style else t["state"],
+            f"{t['try_number']}/{t['max_tries']}",
+            "" if t["owner_id"] is None else str(t["owner_id"]),
+            _last_failure(t["attempts"]),
+        )
+    console.print(recent)
 
 
 def _last_failure(attempts: list[dict[str, Any]]) -> str:
-    failed = [a for a in attempts if a["state"] == "failed"]
+    failed = [a for a in attempts if a["state"] == AttemptState.FAILED]
     if not failed:
         return ""
     a = failed[-1]

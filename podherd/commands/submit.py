@@ -26,9 +26,10 @@ from podherd.commands.common import (
     open_engine,
     user_errors,
 )
-from podherd.db import queries
-from podherd.taskfields import clip
-from podherd.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
+from podherd.config import Config
+from podherd.standalone.db import queries
+from podherd.standalone.taskfields import clip
+from podherd.standalone.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
 
 ARGV_KEY = "podherd.submit.argv"
 FLAGS_SOURCE = "command line"
@@ -52,12 +53,12 @@ class SubmitCommand(TyperCommand):
     could not be told apart from FILE; here it is kept aside, verbatim, as the argv.
     """
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         head, tail = split_at_dashdash(args, self._value_options(ctx))
         ctx.meta[ARGV_KEY] = tail
         return super().parse_args(ctx, head)
 
-    def _value_options(self, ctx: Any) -> set[str]:
+    def _value_options(self, ctx: typer.Context) -> set[str]:
         names: set[str] = set()
         for param in self.get_params(ctx):
             if isinstance(param, TyperOption) and not param.is_flag and not param.count:
@@ -107,26 +108,29 @@ def submit(
     All or nothing: a file with any error queues nothing and prints every error (exit code 2).
     """
     argv: list[str] | None = ctx.meta.get(ARGV_KEY)
+    flags = {"--name": name, "--image": image, "--env": env or None, "--max-tries": max_tries}
+    flags |= {"--timeout": timeout, "--namespace": namespace, "--priority": priority, "-- CMD": argv}
+    _check_form(ctx, file, [flag for flag, value in flags.items() if value is not None])
+    cfg = config_from(config)
+    check_database_url(db, cfg)
+    template = load_template(cfg)  # pod_overrides are checked against the pod the replicas will build
+    if file is not None:
+        tasks = _tasks_from_file(file, template)
+    else:
+        tasks = [_task_from_flags(name, image, env, max_tries, timeout, namespace, priority, argv)]
+    ids = _insert(db, cfg, tasks)
+    noun = "task" if len(ids) == 1 else "tasks"
+    typer.echo(f"queued {len(ids)} {noun} (id{'s' if len(ids) != 1 else ''} {id_ranges(ids)})")
+
+
+def _check_form(ctx: typer.Context, file: Path | None, flags_used: list[str]) -> None:
+    """Exactly one form: a task FILE, or the flags form (with the command after `--`); nothing stray."""
     if ctx.args:
         extra = clip(" ".join([str(file), *ctx.args] if file is not None else ctx.args))
         fail(
             f"unexpected argument(s) {extra}: give one task FILE, or put the command "
             "after '--': podherd submit --name N --image I -- CMD ARG..."
         )
-    flags_used = [
-        flag
-        for flag, value in (
-            ("--name", name),
-            ("--image", image),
-            ("--env", env or None),
-            ("--max-tries", max_tries),
-            ("--timeout", timeout),
-            ("--namespace", namespace),
-            ("--priority", priority),
-            ("-- CMD", argv),
-        )
-        if value is not None
-    ]
     if file is not None and flags_used:
         fail(
             f"give either a task FILE or the flags form, not both (got {file} and {', '.join(flags_used)}); "
@@ -134,29 +138,26 @@ def submit(
         )
     if file is None and not flags_used:
         fail("nothing to submit: give a task FILE, or --name, --image and the command after '--'")
-    cfg = config_from(config)
-    check_database_url(db, cfg)
-    template = load_template(cfg)  # pod_overrides are checked against the pod the replicas will build
 
-    if file is not None:
-        if not file.exists():
-            fail(f"task file {file} does not exist")
-        with user_errors():
-            tasks = load_task_file(file, template)
-    else:
-        tasks = [_task_from_flags(name, image, env, max_tries, timeout, namespace, priority, argv)]
 
-    engine = open_engine(db, cfg)
+def _tasks_from_file(file: Path, template: dict[str, Any] | None) -> list[TaskDef]:
+    if not file.exists():
+        fail(f"task file {file} does not exist")
+    with user_errors():
+        return load_task_file(file, template)
+
+
+def _insert(db: str | None, cfg: Config, tasks: list[TaskDef]) -> list[int]:
+    """Queue the tasks in one transaction (all or none); a database error is exit 2."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    engine = open_engine(db, cfg)
     try:
-        ids = queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace)
+        return queries.insert_tasks(engine, tasks, cfg.kubernetes_executor.namespace)
     except SQLAlchemyError as e:
         fail(f"cannot queue the tasks: {str(e).strip().splitlines()[0]}")
     finally:
         engine.dispose()
-    noun = "task" if len(ids) == 1 else "tasks"
-    typer.echo(f"queued {len(ids)} {noun} (id{'s' if len(ids) != 1 else ''} {id_ranges(ids)})")
 
 
 def _task_from_flags(

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from kubernetes import client, config
 from sqlalchemy import Engine
 
-from podherd.db import open_database, queries
-from podherd.taskfile import parse_tasks
+from podherd.standalone.db import open_database, queries
+from podherd.standalone.taskfile import parse_tasks
 from tests.ha.invariants import Lifetime, Report, check, replica_of
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from podherd.db import queries
+from podherd.standalone.db import queries
 from tests.ha.harness import PODHERD, Harness, free_port, sim_task
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from podherd.db import open_database, queries
+from podherd.standalone.db import open_database, queries
 from tests.ha.harness import PODHERD, Harness, sim_task
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from podherd.kube.client import KubeClient, KubeSettings
-from podherd.kube.health import OK, UNUSABLE
-from podherd.kube.recovery import Recovery
+from podherd.core.kube.client import KubeClient, KubeSettings
+from podherd.core.kube.health import OK, UNUSABLE
+from podherd.core.kube.recovery import Recovery
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from tests.ha.harness import free_port
 

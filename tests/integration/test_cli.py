@@ -22,12 +22,12 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner, Result
 
 from podherd.cli import app
-from podherd.db import open_database, queries
-from podherd.db.migrate import head_revision
-from podherd.db.models import Task
-from podherd.labels import PODHERD_SCHEME
+from podherd.core.labels import PODHERD_SCHEME
 from podherd.localcluster.apiserver.server import LocalCluster
-from podherd.taskfile import TaskDef
+from podherd.standalone.db import open_database, queries
+from podherd.standalone.db.migrate import head_revision
+from podherd.standalone.db.models import Task
+from podherd.standalone.taskfile import TaskDef
 from tests.integration.conftest import pod_manifest
 
 pytestmark = pytest.mark.integration

@@ -18,10 +18,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
-from podherd.db import make_engine, normalize_url, open_database, queries, upgrade
-from podherd.db.migrate import current_revision, ensure_schema, head_revision
-from podherd.db.models import Base, Task, TaskAttempt
-from podherd.taskfile import TaskDef
+from podherd.standalone.db import make_engine, normalize_url, open_database, queries, upgrade
+from podherd.standalone.db.migrate import current_revision, ensure_schema, head_revision
+from podherd.standalone.db.models import Base, Task, TaskAttempt
+from podherd.standalone.taskfile import TaskDef
+from tests.integration.dbviews import get_attempt, running_attempts, task_summary
 
 pytestmark = pytest.mark.integration
 
@@ -118,8 +119,8 @@ def test_insert_tasks_is_all_or_nothing(engine: Engine) -> None:
 
 
 def test_the_task_file_bounds_fit_every_backend(engine: Engine) -> None:
-    """The limits podherd.taskfields enforces are what a 32-bit INTEGER column holds on SQLite and PostgreSQL."""
-    from podherd.taskfields import INT32_MAX, INT32_MIN, MAX_IMAGE_LENGTH, MAX_NAME_LENGTH, MAX_TIMEOUT
+    """The limits podherd.standalone.taskfields enforces are what a 32-bit INTEGER column holds on SQLite and PostgreSQL."""
+    from podherd.standalone.taskfields import INT32_MAX, INT32_MIN, MAX_IMAGE_LENGTH, MAX_NAME_LENGTH, MAX_TIMEOUT
 
     edge = TaskDef(
         name="n" * MAX_NAME_LENGTH,
@@ -260,7 +261,7 @@ def test_record_result_success_and_stale_attempt(engine: Engine) -> None:
     # A late report for try 2's predecessor changes nothing; try 2 then succeeds.
     assert queries.record_result(engine, task_id, 1, "success", 0, None, owner) == "unchanged"
     assert queries.record_result(engine, task_id, 2, "success", 0, None, owner) == "success"
-    assert queries.task_summary(engine)["by_state"]["success"] == 1
+    assert task_summary(engine)["by_state"]["success"] == 1
     with pytest.raises(ValueError):
         queries.record_result(engine, task_id, 2, "running", None, None, owner)
 
@@ -362,9 +363,9 @@ def test_take_over_race_has_exactly_one_winner_per_task(db_url: str, engine: Eng
     assert by_id[claimed[0].task_id].pod_uid == "uid-0"
     assert all(c.pod_name == pod_name(c.name, c.task_id, 1) and c.try_number == 1 for c in by_id.values())
     for owner, w in zip(survivors, won, strict=True):
-        assert {c.task_id for c in queries.running_attempts(engine, owner)} == {c.task_id for c in w}
+        assert {c.task_id for c in running_attempts(engine, owner)} == {c.task_id for c in w}
         assert all(c.owner_id == owner for c in w)
-    assert queries.running_attempts(engine, dead) == []
+    assert running_attempts(engine, dead) == []
     assert queries.take_over_tasks(engine, dead, a) == []
     assert queries.dead_job_ids_with_work(engine, SCHED, 30) == set()
     with engine.connect() as conn:
@@ -377,17 +378,17 @@ def test_running_attempts_and_summary(engine: Engine) -> None:
     queries.insert_tasks(engine, tasks(3), "ns")
     [c1, c2] = queries.claim_queued_tasks(engine, owner, 2, pod_name)
     queries.record_result(engine, c1.task_id, 1, "success", 0, None, owner)
-    [running] = queries.running_attempts(engine, owner)
+    [running] = running_attempts(engine, owner)
     assert running.task_id == c2.task_id and running.attempt_started_at is not None
-    summary = queries.task_summary(engine)
+    summary = task_summary(engine)
     assert summary == {
         "total": 3,
         "by_state": {"queued": 1, "running": 1, "success": 1, "failed": 0},
         "running_by_owner": {owner: 1},
     }
     assert [t.state for t in queries.list_tasks(engine, states=("running",))] == ["running"]
-    assert queries.get_attempt(engine, c1.task_id, 1).state == "success"  # type: ignore[union-attr]
-    assert queries.get_attempt(engine, c1.task_id, 2) is None
+    assert get_attempt(engine, c1.task_id, 1).state == "success"  # type: ignore[union-attr]
+    assert get_attempt(engine, c1.task_id, 2) is None
 
 
 def test_sqlite_path_with_a_tilde_is_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from podherd.config import load_config
-from podherd.kube.client import KubeClient, KubeSettings, load_configuration
+from podherd.core.kube.client import KubeClient, KubeSettings, load_configuration
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.ha.harness import PODHERD, Harness, base_env, sim_task
 
@@ -147,7 +147,12 @@ def test_dockerignore_sends_only_the_build_inputs() -> None:
     patterns = [
         line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip() and not line.startswith("#")
     ]
-    needed = ["pyproject.toml", "README.md", "podherd/cli.py", "podherd/db/migrations/versions/0001_initial.py"]
+    needed = [
+        "pyproject.toml",
+        "README.md",
+        "podherd/cli.py",
+        "podherd/standalone/db/migrations/versions/0001_initial.py",
+    ]
     for path in needed:
         assert not dockerignore_excludes(patterns, path), f"{path} is needed to build the wheel"
     for path in (".git/HEAD", ".venv/bin/python", "tests/conftest.py", "benchmarks/run.py", ".podherd/podherd.db"):
@@ -486,7 +491,7 @@ def test_role_grants_exactly_what_replicas_use(tmp_path: Path) -> None:
 
 
 def h_tasks(h: Harness) -> list[Any]:
-    from podherd.db import queries
+    from podherd.standalone.db import queries
 
     return queries.list_tasks(h.engine)
 
@@ -496,7 +501,7 @@ def running_pods(h: Harness) -> list[Any]:
 
 
 def replica_id(h: Harness, name: str) -> str:
-    from podherd.db import queries
+    from podherd.standalone.db import queries
 
     pid = h.replicas[name].pid
     return next(str(j.id) for j in queries.list_jobs(h.engine) if j.pid == pid)
@@ -615,7 +620,7 @@ def load_in_subprocess(env: dict[str, str], **settings: Any) -> dict[str, Any]:
     """`load_configuration` in a fresh interpreter: the kubernetes library reads $KUBECONFIG at import."""
     code = (
         "import json, sys\n"
-        "from podherd.kube.client import KubeSettings, load_configuration\n"
+        "from podherd.core.kube.client import KubeSettings, load_configuration\n"
         "cfg = load_configuration(KubeSettings(**json.loads(sys.argv[1])))\n"
         "print(json.dumps({'host': cfg.host, 'verify_ssl': cfg.verify_ssl}))\n"
     )

@@ -14,14 +14,14 @@ import pytest
 from kubernetes import client
 
 from podherd.config import Config, load_config
-from podherd.db import open_database, queries
-from podherd.db.rows import TaskRow
-from podherd.kube.client import KubeClient
+from podherd.core.kube.client import KubeClient
 from podherd.localcluster.apimachinery.kinds import LEASES
 from podherd.localcluster.apiserver.faults import Faults
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
-from podherd.scheduler import Replica
-from podherd.taskfile import parse_tasks
+from podherd.standalone.db import open_database, queries
+from podherd.standalone.db.rows import TaskRow
+from podherd.standalone.replica import Replica
+from podherd.standalone.taskfile import parse_tasks
 
 PY = sys.executable
 
@@ -178,8 +178,8 @@ def test_failed_pods_are_kept_labelled_done_then_removed(
     sweep_cfg = make_config(fresh_ns, kubernetes_executor__done_pod_retention="2")
     engine = replica.engine
     kube = KubeClient(cluster.api_client().configuration)
-    from podherd.executor.cleanup import Cleaner
-    from podherd.executor.retention import RetentionSweep
+    from podherd.core.executor.cleanup import Cleaner
+    from podherd.core.executor.retention import RetentionSweep
 
     cleaner = Cleaner(kube, replica.scheme, str(replica.job_id))
     sweep = RetentionSweep(

@@ -10,8 +10,8 @@ import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from podherd.kube.classify import CONNECT, FORBIDDEN, TLS, UNAUTHORIZED, Unusable, unusable
-from podherd.kube.health import OK, UNKNOWN, UNUSABLE, ApiHealth
+from podherd.core.kube.classify import CONNECT, FORBIDDEN, TLS, UNAUTHORIZED, Unusable, unusable
+from podherd.core.kube.health import OK, UNKNOWN, UNUSABLE, ApiHealth
 
 
 class Clock:

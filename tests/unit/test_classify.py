@@ -11,7 +11,7 @@ import pytest
 import urllib3
 from kubernetes.client.exceptions import ApiException, ForbiddenException
 
-from podherd.kube.classify import (
+from podherd.core.kube.classify import (
     ErrorClass,
     backoff_delay,
     classify_api_error,

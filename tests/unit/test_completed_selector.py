@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from podherd.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
+from podherd.core.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
+from podherd.core.selectors import completed_pod_selector
 from podherd.localcluster.selectors.label import parse_label_selector
-from podherd.selectors import completed_pod_selector
 
 
 def test_seed_excludes_alive_siblings() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podherd.db.engine import DatabaseURLError, normalize_url, parse_database_url, shown_url
+from podherd.standalone.db.engine import DatabaseURLError, normalize_url, parse_database_url, shown_url
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podherd.labels import (
+from podherd.core.labels import (
     AIRFLOW_SCHEME,
     PODHERD_SCHEME,
     SCHEMES,
@@ -17,8 +17,8 @@ from podherd.labels import (
     get_scheme,
     is_valid_label_value,
     make_safe_label_value,
-    owner_selector,
 )
+from podherd.core.selectors import owner_selector
 
 # apimachinery IsValidLabelValue, written out independently of the module under test.
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")

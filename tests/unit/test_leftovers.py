@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from podherd.executor.leftovers import LeftoverSweep
-from podherd.executor.recent import RecentSet
+from podherd.core.executor.leftovers import LeftoverSweep
+from podherd.core.executor.recent import RecentSet
 
 
 def pod(name: str, phase: str, deleting: bool = False) -> dict[str, Any]:

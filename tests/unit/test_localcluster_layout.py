@@ -3,24 +3,21 @@
 `podherd.localcluster` is layered as kube-apiserver is (STYLE.md §4): shared vocabulary and storage at
 the bottom, then validation, selectors and the patch engine, the registry above them, the kubelet and
 the API server on top. These tests keep it that way: no import cycles (TYPE_CHECKING and
-function-local imports included), no import from a higher layer, no module over 400 lines and no
-function over 60, a docstring on every module, and sub-package ``__init__`` files that import nothing
-(so importing a low layer never drags in a high one).
+function-local imports included), no import from a higher layer, and sub-package ``__init__`` files
+that import nothing (so importing a low layer never drags in a high one). Module and function sizes
+and module docstrings are checked for all of podherd in test_layout.py.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from tests.unit import layout
+from tests.unit.layout import PODHERD_DIR, find_cycle, import_graph, imported_modules
 
-ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "podherd.localcluster"
-PACKAGE_DIR = ROOT / "podherd" / "localcluster"
-MAX_MODULE_LINES = 400
-MAX_FUNCTION_LINES = 60
+PACKAGE_DIR = PODHERD_DIR / "localcluster"
 
 # Lower rank = lower layer. A module may import from its own sub-package or from a lower rank only.
 RANKS = {
@@ -36,57 +33,8 @@ RANKS = {
 }
 
 
-def module_name(path: Path) -> str:
-    rel = path.relative_to(ROOT).with_suffix("")
-    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
-    return ".".join(parts)
-
-
 def sources() -> dict[str, Path]:
-    return {module_name(p): p for p in sorted(PACKAGE_DIR.rglob("*.py"))}
-
-
-def imported_modules(tree: ast.AST, known: set[str]) -> Iterator[str]:
-    """Every module an import statement anywhere in `tree` names (inside functions and TYPE_CHECKING too)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                candidate = f"{node.module}.{alias.name}"
-                yield candidate if candidate in known else node.module
-
-
-def import_graph(mods: dict[str, Path]) -> dict[str, set[str]]:
-    known = set(mods)
-    graph: dict[str, set[str]] = {}
-    for name, path in mods.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        graph[name] = {m for m in imported_modules(tree, known) if m in known and m != name}
-    return graph
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    """One import cycle as a list of modules (first == last), or None."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in state and (found := visit(nxt)) is not None:
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
-    for start in sorted(graph):
-        if start not in state and (found := visit(start)) is not None:
-            return found
-    return None
+    return layout.sources(PACKAGE_DIR)
 
 
 def layer(module: str) -> str:
@@ -148,25 +96,8 @@ def test_sub_package_inits_import_nothing() -> None:
 
 
 def test_the_core_selector_builder_does_not_import_the_embedded_cluster() -> None:
-    tree = ast.parse((ROOT / "podherd" / "selectors.py").read_text(encoding="utf-8"))
+    tree = ast.parse((PODHERD_DIR / "core" / "selectors.py").read_text(encoding="utf-8"))
     assert not [m for m in imported_modules(tree, set()) if m.startswith(PACKAGE)]
-
-
-@pytest.mark.parametrize("name", sorted(sources()))
-def test_module_size_and_docstring(name: str) -> None:
-    path = sources()[name]
-    text = path.read_text(encoding="utf-8")
-    tree = ast.parse(text)
-    assert ast.get_docstring(tree), f"{name} has no module docstring naming its job"
-    assert len(text.splitlines()) <= MAX_MODULE_LINES
-    long = [
-        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.end_lineno is not None
-        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
-    ]
-    assert long == []
 
 
 def test_public_names_load_on_first_use_only() -> None:

@@ -7,16 +7,8 @@ from typing import Any
 import jsonpatch
 import pytest
 
-from podherd.ha.planner import (
-    ALIVE_SCOPED,
-    EXCLUDE_SELF,
-    PODHERD,
-    claim_patch,
-    json_pointer,
-    plan_claims,
-    sweep_selector,
-)
-from podherd.labels import AIRFLOW_SCHEME, PODHERD_SCHEME
+from podherd.core.ha.planner import Policy, claim_patch, plan_claims, sweep_selector
+from podherd.core.labels import AIRFLOW_SCHEME, PODHERD_SCHEME, label_pointer
 from podherd.localcluster.selectors.label import parse_label_selector
 
 S = PODHERD_SCHEME
@@ -39,7 +31,7 @@ def names(claims: list[Any]) -> list[str]:
 
 
 def test_podherd_claims_only_dead_owners_with_a_cas() -> None:
-    claims = plan_claims(PODS, PODHERD, "5", {"7"}, S)
+    claims = plan_claims(PODS, Policy.PODHERD, "5", {"7"}, S)
     assert names(claims) == ["dead"]
     (c,) = claims
     assert c.conditional and c.previous_owner == "3"
@@ -50,14 +42,14 @@ def test_podherd_claims_only_dead_owners_with_a_cas() -> None:
 
 
 def test_alive_scoped_is_the_seed_blind_relabel() -> None:
-    claims = plan_claims(PODS, ALIVE_SCOPED, "5", {"7"}, S)
+    claims = plan_claims(PODS, Policy.ALIVE_SCOPED, "5", {"7"}, S)
     assert names(claims) == ["dead"]
     assert not claims[0].conditional
     assert claims[0].patch == {"metadata": {"labels": {"podherd.io/owner": "5"}}}
 
 
 def test_exclude_self_relabels_alive_replicas_pods_too() -> None:
-    claims = plan_claims(PODS, EXCLUDE_SELF, "5", {"7"}, S)
+    claims = plan_claims(PODS, Policy.EXCLUDE_SELF, "5", {"7"}, S)
     assert names(claims) == ["alive", "dead"]  # the thrash: a live replica's pod is taken
 
 
@@ -69,17 +61,17 @@ def test_the_cas_makes_exactly_one_claimant_win() -> None:
         jsonpatch.apply_patch(first, claim_patch(S, "3", "7"))  # the second survivor loses
 
 
-@pytest.mark.parametrize("policy", [PODHERD, ALIVE_SCOPED])
-def test_sweep_selector_excludes_alive_and_self(policy: str) -> None:
+@pytest.mark.parametrize("policy", [Policy.PODHERD, Policy.ALIVE_SCOPED])
+def test_sweep_selector_excludes_alive_and_self(policy: Policy) -> None:
     sel = parse_label_selector(sweep_selector(policy, "5", ["9", "7"], S))
     assert [p["metadata"]["name"] for p in PODS if sel.matches(p["metadata"]["labels"])] == ["dead", "orphan"]
 
 
 def test_exclude_self_selector_is_the_pre_fix_string() -> None:
-    assert sweep_selector(EXCLUDE_SELF, "5", ["7", "9"], AIRFLOW_SCHEME) == (
+    assert sweep_selector(Policy.EXCLUDE_SELF, "5", ["7", "9"], AIRFLOW_SCHEME) == (
         "kubernetes_executor=True,airflow-worker!=5,airflow_executor_done!=True"
     )
 
 
 def test_json_pointer_escapes() -> None:
-    assert json_pointer("a/b~c") == "/metadata/labels/a~1b~0c"
+    assert label_pointer("a/b~c") == "/metadata/labels/a~1b~0c"

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from podherd.labels import AIRFLOW_SCHEME, PODHERD_SCHEME, LabelScheme, make_safe_label_value
-from podherd.podspec import PodRequest, build_pod, deep_merge, pod_name
+from podherd.core.labels import AIRFLOW_SCHEME, PODHERD_SCHEME, LabelScheme, make_safe_label_value
+from podherd.core.podspec import PodRequest, build_pod, deep_merge, pod_name
 
 DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podherd.podstatus import (
+from podherd.core.podstatus import (
     FATAL_WAITING_REASONS_DEFAULT,
     LOST,
     Outcome,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from podherd.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
+from podherd.standalone.taskfile import TaskDef, TaskFileError, load_task_file, parse_tasks
 
 GOOD_YAML = """
 tasks:

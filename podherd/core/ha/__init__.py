@@ -1,0 +1,1 @@
+"""High availability: who is alive (`liveness`, `lease`), what to claim (`planner`, pure), and taking over (`sweeper`)."""
