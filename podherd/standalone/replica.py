@@ -184,9 +184,10 @@ class Replica:
             log.warning("replica %s: heartbeat failed (%s)", self.job_id, type(e).__name__)
 
     def health(self, probe: str) -> tuple[bool, str]:
-        """`healthz`: the heartbeat thread runs and the loop is not stuck. `readyz`: the database
-        answered recently and every watch has synced. A DB outage makes a replica unready, not
-        unhealthy: restarting it would not bring the database back."""
+        """`healthz`: the heartbeat thread runs and the loop is not stuck. `readyz`: the replica may
+        claim (`not_ready_reason`): the database answered recently, every watch has synced and the
+        API accepts us. A DB outage makes a replica unready, not unhealthy: restarting it would not
+        bring the database back."""
         period = self.config.scheduler.scheduler_heartbeat_sec
         now = time.monotonic()
         if probe == "healthz":
@@ -194,19 +195,23 @@ class Replica:
             looping = now - self.last_loop_at < max(60.0, 10 * period)
             ok = beating and looping and not self.stopping
             return ok, f"heartbeat thread {'alive' if beating else 'dead'}, loop {'ok' if looping else 'stuck'}\n"
-        db_ok = now - self.last_heartbeat_ok < 3 * period + 1
-        synced = all(w.synced.is_set() for w in self.executor.watchers.values())
-        api = self.kube.health.reason
-        return db_ok and synced and not api and not self.stopping, (
-            f"database {'ok' if db_ok else 'unreachable'}, watches {'synced' if synced else 'not synced'}, "
-            f"api {'ok' if not api else 'unusable: ' + api}\n"
-        )
+        why = self.not_ready_reason()
+        return not why, ("ready" if not why else f"not ready: {why}") + "\n"
 
     def not_ready_reason(self) -> str:
-        """Why this replica claims nothing now ("" when it may claim); shown by `podherd status`."""
+        """Why this replica claims nothing now ("" when it may claim). One condition for the claim
+        gate, `/readyz` and `podherd status`: never claim what could not be followed or created."""
         if self.stopping:
             return "stopping"
-        return self.kube.health.reason
+        api = self.kube.health.reason
+        if api:
+            return api
+        if time.monotonic() - self.last_heartbeat_ok >= 3 * self.config.scheduler.scheduler_heartbeat_sec + 1:
+            return "database unreachable (no heartbeat written lately)"
+        unsynced = sorted(ns for ns, w in self.executor.watchers.items() if not w.synced.is_set())
+        if unsynced:
+            return f"watch not synced yet: {', '.join(unsynced)}"
+        return ""
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -232,7 +237,7 @@ class Replica:
 
     def _claim(self) -> int:
         """Claim queued tasks for the free slots, unless stopping or the API would refuse their pods."""
-        if self.stopping or not self.kube.health.ready:
+        if self.not_ready_reason():
             return 0
         free = self.executor.free_slots(self.config.core.parallelism)
         if not free:
