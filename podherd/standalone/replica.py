@@ -196,7 +196,7 @@ class Replica:
             ok = beating and looping and not self.stopping
             return ok, f"heartbeat thread {'alive' if beating else 'dead'}, loop {'ok' if looping else 'stuck'}\n"
         why = self.not_ready_reason()
-        return not why, ("ready" if not why else f"not ready: {why}") + "\n"
+        return not why, ("ready: database ok, watches synced, api ok" if not why else f"not ready: {why}") + "\n"
 
     def not_ready_reason(self) -> str:
         """Why this replica claims nothing now ("" when it may claim). One condition for the claim
