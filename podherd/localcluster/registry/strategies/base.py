@@ -40,6 +40,7 @@ class Strategy:
     has_status_subresource = False  # main-resource writes keep .status; /status writes change only it
     tracks_generation = False  # metadata.generation starts at 1 and counts spec changes
     deleted_by_lifecycle = False  # DELETE hands the object to its lifecycle (namespaces), not graceful delete
+    graceful_delete = False  # RESTGracefulDeleteStrategy: DELETE always writes deletionTimestamp before removing
     field_labels: frozenset[str] | None = None  # None: DefaultMetaV1FieldSelectorConversion
     field_aliases: Mapping[str, str] = {}
 
