@@ -129,7 +129,7 @@ class Api:
         if strategy.tracks_generation:
             meta["generation"] = 1
         meta["managedFields"] = self._managed_fields(manager, rtype.api_version, "Update")
-        obj = strategy.prepare_for_create(obj)
+        obj = strategy.canonicalize(strategy.prepare_for_create(obj))
         if dry_run:
             return obj
         return self.store.create(rtype.plural, key, obj)
@@ -223,6 +223,7 @@ class Api:
         else:
             causes += strategy.validate_update(old, new)
         self._invalid_if(rtype, new, causes)
+        new = strategy.canonicalize(new)
         if old == new:
             return old  # no-op writes neither bump the RV nor emit an event
         if dry_run:

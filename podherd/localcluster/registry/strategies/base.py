@@ -48,6 +48,12 @@ class Strategy:
         """Defaults and server-set fields of a new object (PrepareForCreate + scheme defaulting)."""
         return obj
 
+    def canonicalize(self, obj: JSONDict) -> JSONDict:
+        """The object as a JSON round trip through the Go types leaves it (Canonicalize): e.g. times in one form.
+
+        Called on every create and update after validation; it returns a new dict and never raises."""
+        return obj
+
     def validate(self, obj: JSONDict) -> list[Cause]:
         """Everything but metadata, on create and on every update (the registry validates metadata)."""
         return []
