@@ -42,10 +42,13 @@ from typing import Any
 
 from podherd.localcluster.apimachinery.errors import ApiError
 from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.binder import Binder
 from podherd.localcluster.kubelet.driver import Driver
 from podherd.localcluster.kubelet.events import EventRecorder
 from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.kubelet.machine import this_machine
 from podherd.localcluster.kubelet.node import Node
+from podherd.localcluster.kubelet.registration import register
 from podherd.localcluster.kubelet.runtime.process import ProcessDriver
 from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
 from podherd.localcluster.kubelet.state import PodState, grace_or_default, int_or_none
@@ -87,6 +90,7 @@ class Kubelet:
         self._subscribed = False
         self.recorder = EventRecorder(self.node, api, events if events is not None else mode == "process")
         self.writer = StatusWriter(self.node)
+        self.binder = Binder(self.node, self.recorder)
         self.driver: Driver
         if mode == "process":
             self.driver = ProcessDriver(self.node, self.writer, self.recorder, logs, self, self.state_dir)
@@ -110,6 +114,7 @@ class Kubelet:
         """Subscribe to the store and take the pods already stored that are ours and not terminal."""
         self.node.loop = asyncio.get_running_loop()
         self.node.stopped = False
+        register(self.api, self.node_name, this_machine(self.state_dir), self.node.now(), self.mode)
         self.driver.on_start()
         if not self._subscribed:
             self.store.subscribe(self._on_event)
@@ -163,7 +168,11 @@ class Kubelet:
 
     # ---- store listener (synchronous, inside a write: never writes) -----------------------------
     def _on_event(self, ev: Event) -> None:
-        if self.stopped or ev.resource != "pods":
+        if self.stopped:
+            return
+        if ev.resource == "nodes" and ev.key[1] == self.node_name:
+            self._soon(self._retry_unschedulable)
+        if ev.resource != "pods":
             return
         try:
             meta = ev.obj.get("metadata") or {}
@@ -245,6 +254,8 @@ class Kubelet:
         if problem:
             self.fail_pod(ps, f"podherd local kubelet cannot run this pod: {problem}", bind=bind)
             return
+        if not self._fits(ps, pod, bind):
+            return
         try:
             self.driver.prepare(ps, pod)
         except Exception as e:
@@ -261,6 +272,26 @@ class Kubelet:
             )
         self.arm_deadline(ps)
         self.driver.start(ps)
+
+    def _fits(self, ps: PodState, pod: dict[str, Any], bind: bool) -> bool:
+        """The scheduler's filters for a pod to bind (one that does not fit stays Pending, retried when the node
+        changes); the kubelet's admission for a pod created bound to this node (one that does not fit fails)."""
+        if bind:
+            ps.unschedulable = not self.binder.place(ps, pod)
+            ps.admitted = not ps.unschedulable
+            return not ps.unschedulable
+        reason, message = self.binder.admit(pod)
+        if reason:
+            ps.reason = reason
+            self.recorder.emit(ps, reason, message, type_="Warning")
+            self.fail_pod(ps, f"Pod was rejected: {message}")
+        return not reason
+
+    def _retry_unschedulable(self) -> None:
+        for ps in list(self.pods.values()):
+            if ps.unschedulable and not ps.gone:
+                ps.unschedulable = False
+                self._admit(ps)
 
     def fail_pod(self, ps: PodState, message: str, bind: bool = False) -> None:
         """Mark a pod the kubelet cannot handle Failed (never raises)."""

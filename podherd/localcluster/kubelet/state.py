@@ -61,6 +61,7 @@ class PodState:
     reason: str = ""  # pod-level status.reason / message (DeadlineExceeded, admission failures)
     message: str = ""
     admitted: bool = False
+    unschedulable: bool = False  # the scheduler could not place it: Pending until the node changes
     ever_started: bool = False  # some container was started (a process ran / a simulated run began)
     torn_down: bool = False  # containers were stopped for good: the phase must be terminal
     force_failed: bool = False

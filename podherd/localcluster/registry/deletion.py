@@ -150,7 +150,7 @@ class Deleter:
             return self._finish(strategy, rtype, key, obj)
         if meta.get("finalizers"):
             return self._answer(strategy, rtype, self.store.update(rtype.plural, key, self._graceful(strategy, obj, 0)))
-        return self._answer(strategy, rtype, self.store.delete(rtype.plural, key))
+        return self._answer(strategy, rtype, self._remove(strategy, rtype, key))
 
     def _delete_again(
         self, strategy: Strategy, rtype: ResourceType, key: Key, obj: dict[str, Any], opts: DeleteOptions
@@ -174,7 +174,15 @@ class Deleter:
         meta = obj["metadata"]
         if meta.get("deletionGracePeriodSeconds") or meta.get("finalizers"):
             return self._answer(strategy, rtype, obj)
-        return self._answer(strategy, rtype, self.store.delete(rtype.plural, key))
+        return self._answer(strategy, rtype, self._remove(strategy, rtype, key))
+
+    def _remove(self, strategy: Strategy, rtype: ResourceType, key: Key) -> dict[str, Any]:
+        """Remove the object from storage; a controller may create its replacement at once (see `replacement`)."""
+        last = self.store.delete(rtype.plural, key)
+        again = strategy.replacement(last)
+        if again is not None:
+            self.api.create_companion(rtype.plural, key[0], again)
+        return last
 
     def _graceful(self, strategy: Strategy, obj: dict[str, Any], period: int) -> dict[str, Any]:
         """The object marked for deletion in `period` seconds (BeforeDelete)."""

@@ -9,6 +9,7 @@ decode requests, call these methods and render their results or `ApiError`s. Del
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import Cause
-from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType
+from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType, lookup_resource
 from podherd.localcluster.patch.apply import apply_patch
 from podherd.localcluster.registry.namespaces import NamespaceLifecycle
 from podherd.localcluster.registry.strategies.base import Strategy
@@ -76,7 +77,7 @@ class Api:
             obj["metadata"]["namespace"] = namespace
         else:
             obj["metadata"].pop("namespace", None)
-        return obj
+        return strategy_for(rtype).decode(obj)
 
     def _invalid_if(self, rtype: ResourceType, obj: dict[str, Any], causes: list[Cause]) -> None:
         if causes:
@@ -132,7 +133,18 @@ class Api:
         obj = strategy.canonicalize(strategy.prepare_for_create(obj))
         if dry_run:
             return obj
-        return self.store.create(rtype.plural, key, obj)
+        created = self.store.create(rtype.plural, key, obj)
+        for resource, ns, body in strategy.companions(created):
+            self.create_companion(resource, ns, body)
+        return created
+
+    def create_companion(self, resource: str, namespace: str, body: dict[str, Any]) -> None:
+        """Create what a controller would for another object, unless it exists (controllers never fail a write)."""
+        rtype = lookup_resource(resource)
+        if rtype is None or self.store.get(resource, self.key(rtype, namespace, body["metadata"]["name"])):
+            return
+        with contextlib.suppress(errors.ApiError):  # e.g. a terminating namespace: the controller would not either
+            self.create(rtype, namespace, body, manager="kube-controller-manager")
 
     def _generate_name(self, rtype: ResourceType, namespace: str, base: str) -> str:
         base = base[:58]

@@ -48,6 +48,20 @@ class Strategy:
         """Defaults and server-set fields of a new object (PrepareForCreate + scheme defaulting)."""
         return obj
 
+    def decode(self, obj: JSONDict) -> JSONDict:
+        """What decoding a request body into the Go type does before validation (conversion, defaulting of
+        fields the decode sets, base64 of []byte fields); may raise a 400 ApiError, as a failed decode does."""
+        return obj
+
+    def companions(self, obj: JSONDict) -> list[tuple[str, str, JSONDict]]:
+        """Objects a controller creates at once for a new `obj`: (resource, namespace, body). The registry
+        creates them right after `obj` (the ServiceAccount controller's `default` in a new namespace)."""
+        return []
+
+    def replacement(self, obj: JSONDict) -> JSONDict | None:
+        """The body a controller creates again, in the same namespace, once `obj` is deleted (None: nothing)."""
+        return None
+
     def canonicalize(self, obj: JSONDict) -> JSONDict:
         """The object as a JSON round trip through the Go types leaves it (Canonicalize): e.g. times in one form.
 
