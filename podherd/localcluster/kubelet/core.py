@@ -172,6 +172,10 @@ class Kubelet:
             return
         if ev.resource == "nodes" and ev.key[1] == self.node_name:
             self._soon(self._retry_unschedulable)
+        if ev.resource in ("configmaps", "secrets"):
+            for ps in self.pods.values():
+                if ps.namespace == ev.key[0] and ps.config_changed is not None:
+                    ps.config_changed.set()  # a container waiting on CreateContainerConfigError tries again
         if ev.resource != "pods":
             return
         try:

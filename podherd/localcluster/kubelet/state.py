@@ -80,6 +80,7 @@ class PodState:
     terminator: asyncio.Task[None] | None = None
     procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     wake: asyncio.Event | None = None
+    config_changed: asyncio.Event | None = None  # set when a ConfigMap/Secret of the namespace changes
     backoff_steps: dict[str, int] = field(default_factory=dict)
     sim: Any = None  # simulate mode's per-pod parameters
     events: dict[tuple[str, str, str, str], Key] = field(default_factory=dict)

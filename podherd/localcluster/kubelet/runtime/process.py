@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import secrets
@@ -33,23 +34,24 @@ from podherd.localcluster.kubelet.events import EventRecorder
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.kubelet.node import Node
 from podherd.localcluster.kubelet.restart import BACKOFF_RESET_AFTER, backoff_delay, enter_back_off, should_restart
-from podherd.localcluster.kubelet.runtime.exec import (
-    NEVER_STARTED,
-    ConfigError,
-    container_env,
-    exec_error_detail,
-    expand,
-    start_error_message,
-)
+from podherd.localcluster.kubelet.runtime.containerconfig import ContainerConfig, NotReady
+from podherd.localcluster.kubelet.runtime.exec import NEVER_STARTED, exec_error_detail, start_error_message
 from podherd.localcluster.kubelet.runtime.supervisor import Child, ProcessTable, signal_group, signal_main
 from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status.writer import StatusWriter
-from podherd.localcluster.validation.imageref import is_valid_image_reference
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 2.0  # seconds to keep reading a container's output after its main process exited
+CONFIG_RETRY = 10.0  # seconds between attempts at a CreateContainerConfigError without a change to wake it
+
+
+class Waiting(enum.Enum):
+    """Why `_run_once` started nothing: never will (bad image, pod gone), or may on a later attempt."""
+
+    FOREVER = "forever"
+    RETRY = "retry"
 
 
 def new_container_id() -> str:
@@ -74,6 +76,7 @@ class ProcessDriver:
         self.logs = logs
         self.lifecycle = lifecycle
         self.table = ProcessTable(state_dir / "kubelet-pids" if state_dir is not None else None)
+        self.config = ContainerConfig(node, lambda pod, c: {})
 
     # ---- driver interface -------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -81,6 +84,7 @@ class ProcessDriver:
 
     def prepare(self, ps: PodState, pod: dict[str, Any]) -> None:
         ps.wake = asyncio.Event()
+        ps.config_changed = asyncio.Event()
 
     def start(self, ps: PodState) -> None:
         ps.task = asyncio.get_running_loop().create_task(self._run_pod(ps), name=f"kubelet {ps.namespace}/{ps.name}")
@@ -167,8 +171,11 @@ class ProcessDriver:
             loop = asyncio.get_running_loop()
             began = loop.time()
             code = await self._run_once(ps, c)
-            if code is None:
-                return False  # stays waiting (InvalidImageName, CreateContainerConfigError)
+            if code is Waiting.FOREVER:
+                return False  # stays waiting (InvalidImageName) or the pod is gone
+            if code is Waiting.RETRY:
+                await self._config_retry(ps)  # CreateContainerConfigError: try again when its objects change
+                continue
             if self._stopping(ps):
                 return code == 0
             if not should_restart(ps.restart_policy, code, c.init):
@@ -184,6 +191,16 @@ class ProcessDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ps.wake.wait(), delay)
 
+    async def _config_retry(self, ps: PodState) -> None:
+        """Wait until a ConfigMap or Secret of the pod's namespace changes, the pod stops, or `CONFIG_RETRY` passes."""
+        assert ps.wake is not None and ps.config_changed is not None
+        waits = [asyncio.ensure_future(ps.wake.wait()), asyncio.ensure_future(ps.config_changed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=CONFIG_RETRY, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
     # ---- one instance of a container --------------------------------------------------------------
     def _spec_of(self, ps: PodState, c: ks.Container) -> dict[str, Any]:
         items = ps.spec.get("initContainers" if c.init else "containers") or []
@@ -196,29 +213,26 @@ class ProcessDriver:
         self.writer.mark_dirty(ps)
         return 128
 
-    async def _run_once(self, ps: PodState, c: ks.Container) -> int | None:
-        """Start one instance of the container and wait for it. Its exit code, or None if it cannot be created."""
+    async def _run_once(self, ps: PodState, c: ks.Container) -> int | Waiting:
+        """Start one instance of the container and wait for it: its exit code, or why it keeps waiting."""
         spec_c = self._spec_of(ps, c)
         pod = self.node.current(ps)
         if pod is None:
-            return None
+            return Waiting.FOREVER
         ps.sandbox_up()
-        image = spec_c.get("image") if isinstance(spec_c.get("image"), str) else ""
-        if not image or not is_valid_image_reference(image):
-            msg = ks.invalid_image_message(image)
-            c.set_waiting(ks.INVALID_IMAGE_NAME, msg)
-            self.recorder.emit(ps, "InspectFailed", msg, type_="Warning", container=c)
-            self.recorder.emit(ps, "Failed", "Error: InvalidImageName", type_="Warning", container=c)
-            self.writer.mark_dirty(ps)
-            return None
+        if ps.config_changed is not None:
+            ps.config_changed.clear()  # a change from now on wakes a retry
         try:
-            env = container_env(pod, spec_c)
-        except ConfigError as e:
-            c.set_waiting("CreateContainerConfigError", str(e))
-            self.recorder.emit(ps, "Failed", f"Error: {e}", type_="Warning", container=c)
+            launch = self.config.launch(pod, spec_c)
+        except NotReady as w:
+            c.set_waiting(w.reason, w.message)
+            for reason, message in w.events:
+                self.recorder.emit(ps, reason, message, type_="Warning", container=c)
             self.writer.mark_dirty(ps)
-            return None
-        argv = [expand(a, env) for a in [*(spec_c.get("command") or []), *(spec_c.get("args") or [])]]
+            return Waiting.RETRY if w.retry else Waiting.FOREVER
+        for warning in launch.warnings:
+            self.recorder.emit(ps, "InvalidEnvironmentVariableNames", warning, type_="Warning")
+        argv, env = launch.argv, launch.env
         self.recorder.pulled(ps, c)
         c.container_id = new_container_id()
         if not argv:
@@ -229,7 +243,7 @@ class ProcessDriver:
                 "unknown because images are not pulled",
             )
         self.recorder.created(ps, c)
-        cwd = spec_c.get("workingDir") or None
+        cwd = launch.cwd
         if cwd is not None and not os.path.isdir(cwd):
             why = "not a directory" if os.path.exists(cwd) else "no such file or directory"
             return self._start_failed(
