@@ -269,11 +269,12 @@ class ProcessDriver:
         elif ps.terminating:
             signal_main(proc, signal.SIGTERM)
         if not ps.gone:
-            self.logs.open(ps.namespace, ps.name, c.name)
+            self.logs.open(ps.namespace, ps.name, c.name, c.container_id)
         c.set_running(self.node.now(), c.container_id)
         self.writer.mark_dirty(ps)
         self.recorder.started(ps, c)
-        reader = asyncio.ensure_future(self._pump(ps, c, proc))
+        cid = c.container_id  # the instance: a restart gets a new id, and a log of its own
+        reader = asyncio.ensure_future(self._pump(ps, c.name, cid, proc))
         try:
             await child.exited
         finally:
@@ -285,18 +286,18 @@ class ProcessDriver:
             ps.procs.pop(c.name, None)
             self.table.release(child)
             if not ps.gone:
-                self.logs.close(ps.namespace, ps.name, c.name)
+                self.logs.close(ps.namespace, ps.name, c.name, cid)
         rc = child.returncode()
         code = ks.signal_exit_code(rc if rc is not None else -signal.SIGKILL)
         c.set_terminated(code, ks.exit_reason(code), self.node.now())
         self.writer.mark_dirty(ps)
         return code
 
-    async def _pump(self, ps: PodState, c: ks.Container, proc: asyncio.subprocess.Process) -> None:
+    async def _pump(self, ps: PodState, name: str, cid: str, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         while True:
             chunk = await proc.stdout.read(65536)
             if not chunk:
                 return
             if not ps.gone:
-                self.logs.append(ps.namespace, ps.name, c.name, chunk)
+                self.logs.append(ps.namespace, ps.name, name, cid, chunk)
