@@ -71,7 +71,14 @@ class LocalCluster:
         self.api = Api(self.store)
         self.deleter = Deleter(self.api)
         self.logs = LogStore()
-        self.handlers = ResourceHandlers(self.store, self.api, self.deleter, self.logs, self.config.bookmark_interval)
+        self.handlers = ResourceHandlers(
+            self.store,
+            self.api,
+            self.deleter,
+            self.logs,
+            self.config.bookmark_interval,
+            streams=lambda: self.kubelet.streams if self.kubelet is not None else None,
+        )
         self.faults = self.config.faults
         self.audit = AuditLog(self.config.audit_log) if self.config.audit_log else None
         self.kubelet: Kubelet | None = None

@@ -51,15 +51,22 @@ from podherd.localcluster.kubelet.node import Node
 from podherd.localcluster.kubelet.registration import register
 from podherd.localcluster.kubelet.runtime.process import ProcessDriver
 from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
+from podherd.localcluster.kubelet.runtime.streaming import ProcessStreams
 from podherd.localcluster.kubelet.state import PodState, grace_or_default, int_or_none
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
 from podherd.localcluster.kubelet.status.writer import StatusWriter
+from podherd.localcluster.kubelet.streams import ContainerStreams, NoStreams
 from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.storage.store import Event
 
 log = logging.getLogger(__name__)
+
+SIMULATED_STREAMS = (
+    "unable to upgrade connection: the podherd local kubelet runs in simulate mode, where containers are "
+    "simulated and have no process to exec in or attach to (start the cluster with --mode process)"
+)
 
 
 class Kubelet:
@@ -92,10 +99,13 @@ class Kubelet:
         self.writer = StatusWriter(self.node)
         self.binder = Binder(self.node, self.recorder)
         self.driver: Driver
+        self.streams: ContainerStreams
         if mode == "process":
             self.driver = ProcessDriver(self.node, self.writer, self.recorder, logs, self, self.state_dir)
+            self.streams = ProcessStreams(self.pods.get)
         else:
             self.driver = SimulateDriver(self.node, self.writer, self.recorder, self)
+            self.streams = NoStreams(SIMULATED_STREAMS)
 
     @property
     def node_name(self) -> str:

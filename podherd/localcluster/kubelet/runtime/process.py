@@ -121,6 +121,8 @@ class ProcessDriver:
     def _kill_groups(self, ps: PodState) -> None:
         for proc in list(ps.procs.values()):
             signal_group(proc.pid, signal.SIGKILL)
+        for pid in list(ps.execs):
+            signal_group(pid, signal.SIGKILL)  # exec sessions die with the container, as in its cgroup
 
     def _kill_pod(self, ps: PodState) -> None:
         ps.kill_handle = None
@@ -253,11 +255,18 @@ class ProcessDriver:
                     f'error during container init: chdir to cwd ("{cwd}") set in config.json failed: {why}'
                 ),
             )
+        what = f"{ps.namespace}/{ps.name}/{c.name}"
         try:
-            child = await self.table.spawn(argv, env, cwd, f"{ps.namespace}/{ps.name}/{c.name}")
+            child = await self.table.spawn(argv, env, cwd, what, stdin=spec_c.get("stdin") is True)
         except OSError as e:
             return self._start_failed(ps, c, start_error_message(exec_error_detail(argv[0], e)))
-        return await self._supervise(ps, c, child)
+        ps.launches[c.name] = launch
+        try:
+            return await self._supervise(ps, c, child)
+        finally:
+            ps.launches.pop(c.name, None)
+            for queue in ps.attached.pop(c.name, set()):
+                queue.put_nowait(None)  # attached clients: the process is gone
 
     async def _supervise(self, ps: PodState, c: ks.Container, child: Child) -> int:
         """Follow a started instance until it exits: its log, its status, its exit code."""
@@ -301,3 +310,5 @@ class ProcessDriver:
                 return
             if not ps.gone:
                 self.logs.append(ps.namespace, ps.name, name, cid, chunk)
+            for queue in ps.attached.get(name, ()):
+                queue.put_nowait(chunk)
