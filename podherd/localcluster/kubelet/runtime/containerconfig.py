@@ -50,10 +50,11 @@ class ContainerConfig:
         self.node = node
         self.mount_env = mount_env  # (pod, container spec) -> the variables that locate its volume mounts
 
-    def _object(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+    def objects(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self.node.store.get(resource, (namespace, name))
 
-    def _allocatable(self) -> Any:
+    def allocatable(self) -> Any:
+        """The node's allocatable resources (what unset limits default to)."""
         node = self.node.store.get(NODES.plural, ("", self.node.name)) or {}
         return (node.get("status") or {}).get("allocatable")
 
@@ -67,7 +68,7 @@ class ContainerConfig:
             )
         base = {**base_env(pod), **self.mount_env(pod, spec_c)}
         try:
-            resolved = resolve_env(pod, spec_c, self._object, base, self._allocatable)
+            resolved = resolve_env(pod, spec_c, self.objects, base, self.allocatable)
         except ConfigError as e:
             raise NotReady(CONFIG_ERROR, str(e), [("Failed", f"Error: {e}")], True) from None
         env = resolved.env

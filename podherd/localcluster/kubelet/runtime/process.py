@@ -40,6 +40,7 @@ from podherd.localcluster.kubelet.runtime.supervisor import Child, ProcessTable,
 from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status.writer import StatusWriter
+from podherd.localcluster.kubelet.volumes import VolumeDirs, VolumeError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ class ProcessDriver:
         self.logs = logs
         self.lifecycle = lifecycle
         self.table = ProcessTable(state_dir / "kubelet-pids" if state_dir is not None else None)
-        self.config = ContainerConfig(node, lambda pod, c: {})
+        self.volumes = VolumeDirs(state_dir / "pods" if state_dir is not None else None)
+        self.config = ContainerConfig(node, self.volumes.mount_env)
 
     # ---- driver interface -------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -113,9 +115,12 @@ class ProcessDriver:
 
     def forget(self, ps: PodState) -> None:
         self._kill_pod(ps)
+        if ps.gone:
+            self.volumes.remove(ps.uid)
 
     async def stop(self) -> None:
         await self.table.stop_all()
+        self.volumes.close()
 
     # ---- the pod ----------------------------------------------------------------------------------
     def _kill_groups(self, ps: PodState) -> None:
@@ -141,8 +146,30 @@ class ProcessDriver:
             return
         self.lifecycle.tear_down(ps)
 
+    async def _mount(self, ps: PodState) -> bool:
+        """Set the pod's volumes up before any container starts; a missing ConfigMap/Secret is a FailedMount
+        event and a retry when the namespace's objects change. False if the pod stopped meanwhile."""
+        while not self._stopping(ps):
+            pod = self.node.current(ps)
+            if pod is None:
+                return False
+            assert ps.config_changed is not None
+            ps.config_changed.clear()
+            try:
+                self.volumes.set_up(pod, self.config.objects, self.config.allocatable() or {})
+                return True
+            except VolumeError as e:
+                self.recorder.emit(ps, "FailedMount", str(e), type_="Warning")
+            except OSError as e:
+                self.lifecycle.fail_pod(ps, f"podherd local kubelet: cannot create the pod's volumes: {e}")
+                return False
+            await self._config_retry(ps)
+        return False
+
     async def _run_pod(self, ps: PodState) -> None:
         try:
+            if not await self._mount(ps):
+                return
             ok = True
             for c in ps.init:
                 ok = await self._run_with_restarts(ps, c)
