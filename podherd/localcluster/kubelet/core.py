@@ -205,6 +205,9 @@ class Kubelet:
                 if not ps.delete_requested or grace != ps.delete_grace:
                     ps.delete_grace = grace
                     self._soon(self._on_delete_requested, ps)
+            spec = ev.obj.get("spec")
+            if isinstance(spec, dict) and spec is not ps.spec and spec != ps.spec:
+                self._soon(self._spec_changed, ps, spec)
             ads = int_or_none((ev.obj.get("spec") or {}).get("activeDeadlineSeconds"))
             if ads != ps.active_deadline:
                 ps.active_deadline = ads
@@ -300,6 +303,12 @@ class Kubelet:
             self.recorder.emit(ps, reason, message, type_="Warning")
             self.fail_pod(ps, f"Pod was rejected: {message}")
         return not reason
+
+    def _spec_changed(self, ps: PodState, spec: dict[str, Any]) -> None:
+        """An allowed spec update (a container's image): the driver restarts what changed."""
+        if not ps.gone and not self.stopped:
+            grace = self.cap_grace(grace_or_default(spec.get("terminationGracePeriodSeconds")))
+            self.driver.spec_changed(ps, spec, grace)
 
     def _retry_unschedulable(self) -> None:
         for ps in list(self.pods.values()):

@@ -155,5 +155,5 @@ class EventRecorder:
     def started(self, ps: PodState, c: ks.Container) -> None:
         self.emit(ps, "Started", f"Started container {c.name}", container=c)
 
-    def killing(self, ps: PodState, name: str, container: ks.Container | None) -> None:
-        self.emit(ps, "Killing", f"Stopping container {name}", container=container)
+    def killing(self, ps: PodState, name: str, container: ks.Container | None, message: str = "") -> None:
+        self.emit(ps, "Killing", message or f"Stopping container {name}", container=container)

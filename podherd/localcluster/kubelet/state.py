@@ -81,7 +81,10 @@ class PodState:
     procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     launches: dict[str, Any] = field(default_factory=dict)  # process: each running instance's Launch (exec reuses it)
     attached: dict[str, set[Any]] = field(default_factory=dict)  # process: per container, the attached clients' queues
-    execs: set[int] = field(default_factory=set)  # process: pids of exec sessions, killed with the pod
+    execs: set[int] = field(default_factory=set)
+    respawn: set[str] = field(
+        default_factory=set
+    )  # process: containers stopped to start again from a new spec  # process: pids of exec sessions, killed with the pod
     wake: asyncio.Event | None = None
     config_changed: asyncio.Event | None = None  # set when a ConfigMap/Secret of the namespace changes
     backoff_steps: dict[str, int] = field(default_factory=dict)

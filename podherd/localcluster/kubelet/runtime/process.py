@@ -59,6 +59,12 @@ def new_container_id() -> str:
     return "containerd://" + secrets.token_hex(32)
 
 
+def _image(spec: dict[str, Any], name: str) -> Any:
+    return next(
+        (c.get("image") for c in spec.get("containers") or [] if isinstance(c, dict) and c.get("name") == name), None
+    )
+
+
 class ProcessDriver:
     """Runs each pod as one task: init containers in order, then the regular ones side by side."""
 
@@ -112,6 +118,20 @@ class ProcessDriver:
                 ps.kill_handle.cancel()
             ps.kill_at = kill_at
             ps.kill_handle = loop.call_later(grace, self._kill_pod, ps)
+
+    def spec_changed(self, ps: PodState, spec: dict[str, Any], grace: float) -> None:
+        """A running container whose image changed is stopped and started again from the new spec, whatever the
+        restartPolicy (computePodActions: "definition changed"); restartCount counts it, lastState keeps the old."""
+        old, ps.spec = ps.spec, spec
+        for c in ps.main:
+            if _image(old, c.name) == _image(spec, c.name) or c.name not in ps.procs or ps.terminating:
+                continue
+            ps.respawn.add(c.name)
+            message = f"Container {c.name} definition changed, will be restarted"
+            self.recorder.killing(ps, c.name, c, message)
+            proc = ps.procs[c.name]
+            signal_main(proc, signal.SIGTERM)
+            asyncio.get_running_loop().call_later(grace, signal_group, proc.pid, signal.SIGKILL)
 
     def forget(self, ps: PodState) -> None:
         self._kill_pod(ps)
@@ -207,6 +227,11 @@ class ProcessDriver:
                 continue
             if self._stopping(ps):
                 return code == 0
+            if c.name in ps.respawn:  # stopped for a new image: start again at once, no back-off
+                ps.respawn.discard(c.name)
+                c.back_off(ks.CONTAINER_CREATING, "")
+                self.writer.mark_dirty(ps)
+                continue
             if not should_restart(ps.restart_policy, code, c.init):
                 return code == 0
             if loop.time() - began >= BACKOFF_RESET_AFTER:
@@ -262,6 +287,7 @@ class ProcessDriver:
         for warning in launch.warnings:
             self.recorder.emit(ps, "InvalidEnvironmentVariableNames", warning, type_="Warning")
         argv, env = launch.argv, launch.env
+        c.image = str(spec_c.get("image") or c.image)  # this instance's image (it may have been changed)
         self.recorder.pulled(ps, c)
         c.container_id = new_container_id()
         if not argv:
