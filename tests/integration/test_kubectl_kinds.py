@@ -94,3 +94,40 @@ spec:
     desc = kubectl(cluster, tmp_path, "-n", ns, "describe", "pod", "elsewhere")
     assert "FailedScheduling" in desc and "default-scheduler" in desc
     assert "didn't match Pod's node affinity/selector" in desc
+
+
+ENV_PODS = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-settings}
+data: {MODE: batch, greeting.txt: hello from a volume}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-secret}
+stringData: {TOKEN: s3cret}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: configured}
+spec:
+  restartPolicy: Never
+  volumes: [{name: settings, configMap: {name: app-settings, items: [{key: greeting.txt, path: greeting.txt}]}}]
+  containers:
+  - name: main
+    image: busybox:1.36
+    command: ["sh", "-c", "echo $MODE $TOKEN $FROM_CM; cat \\"$1\\"", "sh", "$(PODHERD_MOUNT_SETTINGS)/greeting.txt"]
+    envFrom: [{secretRef: {name: app-secret}}]
+    env:
+    - {name: MODE, valueFrom: {configMapKeyRef: {name: app-settings, key: MODE}}}
+    - {name: FROM_CM, value: "mode=$(MODE)"}
+    volumeMounts: [{name: settings, mountPath: /etc/settings}]
+"""
+
+
+def test_a_pod_whose_env_and_files_come_from_a_config_map_and_a_secret(
+    cluster: LocalCluster, core: client.CoreV1Api, ns: str, tmp_path: Path
+) -> None:
+    kubectl(cluster, tmp_path, "-n", ns, "apply", "-f", "-", stdin=ENV_PODS)
+    wait_for(lambda: core.read_namespaced_pod("configured", ns).status.phase == "Succeeded", what="pod Succeeded")
+    assert kubectl(cluster, tmp_path, "-n", ns, "logs", "configured") == "batch s3cret mode=batch\nhello from a volume"
