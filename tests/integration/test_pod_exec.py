@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import ssl
 import subprocess
 import sys
@@ -348,3 +349,25 @@ def test_simulate_mode_says_why_it_cannot_exec(tmp_path: Path) -> None:
                 timeout=30,
             )
             assert p.returncode == 1 and "simulate mode" in p.stderr
+
+
+def test_an_exec_whose_client_leaves_is_killed(cluster: LocalCluster, core: client.CoreV1Api, ns: str) -> None:
+    running_pod(core, ns, "left")
+    path = f"/api/v1/namespaces/{ns}/pods/left/exec?command=sh&command=-c&command=echo+$$;+exec+sleep+60&stdout=true"
+    ws = raw_ws(cluster, path, "v5.channel.k8s.io")
+    pid = 0
+    while not pid:
+        _op, data = ws.recv_data()
+        if data[:1] == b"\x01" and data[1:].strip():
+            pid = int(data[1:])
+    os.kill(pid, 0)  # running on this machine
+    ws.close()
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+    wait_for(gone, what="the exec'd process killed")

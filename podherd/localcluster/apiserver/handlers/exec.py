@@ -127,14 +127,20 @@ class ExecHandler:
         await ws.prepare(request)
         io = WebSocketIO(ws, channels.negotiated(ws.ws_protocol), request.query)
         argv = list(request.query.getall("command", []))
+        run: asyncio.Future[dict[str, Any]] | None = None
         try:
             await io.opened()
-            status = await self._run(target, verb, argv, io)
-        except (ConnectionError, asyncio.CancelledError):
-            status = None
-        if status is not None:
-            await io.finish(status)
-        else:
+            run = asyncio.ensure_future(self._run(target, verb, argv, io))
+            await asyncio.wait({run, io.reader}, return_when=asyncio.FIRST_COMPLETED)
+            if run.done():
+                await io.finish(run.result())
+        except ConnectionError:
+            pass  # the client went away while output was being sent
+        finally:
+            if run is not None and not run.done():
+                run.cancel()  # the client left first: the runtime stops the command (or detaches)
+                with contextlib.suppress(BaseException):
+                    await run
             io.reader.cancel()
         return ws
 
