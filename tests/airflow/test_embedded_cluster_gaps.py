@@ -1,8 +1,8 @@
 """What the provider's KubernetesExecutor relies on and podherd's embedded cluster does differently.
 
-Each test states the real API server's behaviour (../shared/k8s/API.md) and is a strict xfail while
-the embedded cluster differs, so fixing the cluster turns it into a failure that asks for the
-marker to go.
+Each test states the real API server's behaviour (../shared/k8s/API.md). A gap still open is a strict
+xfail, so that fixing the cluster turns it into a failure that asks for the marker to go; the
+finished-pod DELETE below was one and is now closed.
 """
 
 from __future__ import annotations
@@ -20,12 +20,6 @@ from tests.airflow.harness import start_embedded_cluster
 pytestmark = [pytest.mark.integration]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="embedded cluster: DELETE of a finished pod (grace period forced to 0) removes it at once; "
-    "no deletionTimestamp in the answer or in the DELETED event (API.md: write it first, MODIFIED, then DELETED)",
-)
 def test_deleting_a_finished_pod_sets_deletion_timestamp(tmp_path: Path) -> None:
     """The provider's watcher reads a DELETED event without deletionTimestamp as "adopted by another
     scheduler" (kubernetes_executor_utils.py, KubernetesJobWatcher.process_status): it frees the slot

@@ -243,7 +243,7 @@ def test_too_old_watch_is_an_error_frame(cluster: LocalCluster, ns: str) -> None
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("POST", "/api/v1/namespaces/default/configmaps"),
+        ("POST", "/api/v1/namespaces/default/services"),
         ("DELETE", "/api/v1/namespaces/default/widgets/x"),
         ("PUT", "/apis/apps/v1/namespaces/default/deployments/d"),
         ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles"),

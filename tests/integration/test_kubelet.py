@@ -168,7 +168,9 @@ async def test_hello_succeeds_with_logs_and_real_status_shape(c: Cluster) -> Non
     assert TIMESTAMP.match(term["startedAt"]) and TIMESTAMP.match(term["finishedAt"])
     assert CONTAINER_ID.match(term["containerID"]) and cs["containerID"] == term["containerID"]
     assert (cs["ready"], cs["started"], cs["restartCount"], cs["lastState"]) == (False, False, 0, {})
-    assert (cs["image"], cs["imageID"]) == ("python:3.11", "")
+    assert cs["image"] == "python:3.11" and re.fullmatch(
+        r"docker\.io/library/python@sha256:[0-9a-f]{64}", cs["imageID"]
+    )
 
     # the transitions: Pending/ContainerCreating -> Running -> Succeeded
     seen = c.statuses_of("hello")

@@ -27,5 +27,17 @@ def test_unknown_paths() -> None:
         assert discovery_document(path, "x") is None, path
     assert is_discovery_path("/api/v1") and not is_discovery_path("/metrics")
     # Unserved resources under a served group-version are not documents: any verb on them is 404, not 405.
-    for path in ("/api/v1/namespaces/default/configmaps", "/apis/apps/v1/deployments", "/apis/nope/v1/things"):
+    for path in ("/api/v1/namespaces/default/services", "/apis/apps/v1/deployments", "/apis/nope/v1/things"):
         assert not is_discovery_path(path), path
+
+
+def test_core_v1_lists_the_pod_using_kinds() -> None:
+    doc = discovery_document("/api/v1", "127.0.0.1:1")
+    assert doc is not None
+    by_name = {r["name"]: r for r in doc["resources"]}
+    assert by_name["configmaps"]["shortNames"] == ["cm"] and by_name["configmaps"]["namespaced"] is True
+    assert by_name["secrets"]["kind"] == "Secret" and "shortNames" not in by_name["secrets"]
+    assert by_name["serviceaccounts"]["shortNames"] == ["sa"]
+    assert by_name["nodes"]["namespaced"] is False and by_name["nodes"]["shortNames"] == ["no"]
+    assert by_name["nodes/status"]["verbs"] == ["get", "patch", "update"]
+    assert by_name["pods/exec"]["verbs"] == ["create", "get"] and by_name["pods/attach"]["verbs"] == ["create", "get"]

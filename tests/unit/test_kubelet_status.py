@@ -185,6 +185,7 @@ def test_container_status_lifecycle() -> None:
     c.set_running(T0, "containerd://abc")
     st = ks.container_status(c)
     assert st["state"] == {"running": {"startedAt": T0}}
+    assert st["imageID"] == ks.image_id("busybox:1.36") != ks.image_id("busybox:1.37")
     assert (st["ready"], st["started"], st["containerID"]) == (True, True, "containerd://abc")
     c.set_terminated(0, ks.exit_reason(0), T1)
     st = ks.container_status(c)
@@ -382,3 +383,10 @@ def test_malformed_spec(spec: Any, problem: str) -> None:
 )
 def test_was_started(status: dict[str, Any], started: bool) -> None:
     assert ks.was_started({"status": status}) is started
+
+
+def test_image_id() -> None:
+    assert ks.image_id("busybox:1.36").startswith("docker.io/library/busybox@sha256:")
+    pinned = "registry.example.com/team/app@sha256:" + "a" * 64
+    assert ks.image_id(pinned) == pinned
+    assert ks.image_id("Not Valid") == ""

@@ -260,10 +260,81 @@ def test_namespace_lease_and_default_tables() -> None:
     assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Holder", "Age"]
     assert t["rows"][0]["cells"] == ["lock", "a", "3h"]
     assert table("leases", [{"metadata": {"name": "l"}}], {}, NOW)["rows"][0]["cells"] == ["l", "", "<unknown>"]
-    cm = {"metadata": {"name": "cfg", "creationTimestamp": created}}
-    t = table("configmaps", [cm], {}, NOW)
+    widget = {"metadata": {"name": "w", "creationTimestamp": created}}  # a kind with no printer
+    t = table("widgets", [widget], {}, NOW)
     assert [(c["name"], c["type"]) for c in t["columnDefinitions"]] == [("Name", "string"), ("Created At", "date")]
-    assert t["rows"][0]["cells"] == ["cfg", created]
+    assert t["rows"][0]["cells"] == ["w", created]
+
+
+def test_config_map_secret_and_service_account_tables() -> None:
+    created = "2025-01-01T09:00:00Z"
+    cm = {"metadata": {"name": "cfg", "creationTimestamp": created}, "data": {"a": "1"}, "binaryData": {"b": "AA=="}}
+    t = table("configmaps", [cm], {}, NOW)
+    assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Data", "Age"]
+    assert t["rows"][0]["cells"] == ["cfg", 2, "3h"]
+    secret = {"metadata": {"name": "s", "creationTimestamp": created}, "type": "Opaque", "data": {"k": "dg=="}}
+    t = table("secrets", [secret], {}, NOW)
+    assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Type", "Data", "Age"]
+    assert t["rows"][0]["cells"] == ["s", "Opaque", 1, "3h"]
+    sa = {"metadata": {"name": "default", "creationTimestamp": created}}
+    t = table("serviceaccounts", [sa], {}, NOW)
+    assert [c["name"] for c in t["columnDefinitions"]] == ["Name", "Secrets", "Age"]
+    assert t["rows"][0]["cells"] == ["default", 0, "3h"]
+
+
+def test_node_table() -> None:
+    node = {
+        "metadata": {
+            "name": "local",
+            "creationTimestamp": "2025-01-01T09:00:00Z",
+            "labels": {
+                "node-role.kubernetes.io/worker": "",
+                "kubernetes.io/role": "edge",
+                "node-role.kubernetes.io/": "",
+            },
+        },
+        "spec": {"unschedulable": True},
+        "status": {
+            "conditions": [{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": "True"}],
+            "addresses": [{"type": "Hostname", "address": "local"}, {"type": "InternalIP", "address": "127.0.0.1"}],
+            "nodeInfo": {
+                "kubeletVersion": "v1.32.0",
+                "osImage": "Debian",
+                "kernelVersion": "6.1",
+                "containerRuntimeVersion": "",
+            },
+        },
+    }
+    t = table("nodes", [node], {}, NOW)
+    names = [(c["name"], c["priority"]) for c in t["columnDefinitions"]]
+    assert names[:5] == [("Name", 0), ("Status", 0), ("Roles", 0), ("Age", 0), ("Version", 0)]
+    assert [n for n, p in names if p == 1] == [
+        "Internal-IP",
+        "External-IP",
+        "OS-Image",
+        "Kernel-Version",
+        "Container-Runtime",
+    ]
+    assert t["rows"][0]["cells"] == [
+        "local",
+        "Ready,SchedulingDisabled",
+        "edge,worker",
+        "3h",
+        "v1.32.0",
+        "127.0.0.1",
+        "<none>",
+        "Debian",
+        "6.1",
+        "<unknown>",
+    ]
+    bare = table(
+        "nodes",
+        [{"metadata": {"name": "n"}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}}],
+        {},
+        NOW,
+    )
+    assert bare["rows"][0]["cells"][1:3] == ["NotReady", "<none>"]
+    assert table("nodes", [{"metadata": {"name": "n"}}], {}, NOW)["rows"][0]["cells"][1] == "Unknown"
 
 
 def test_event_table() -> None:

@@ -48,7 +48,12 @@ PODS = ResourceType(
     _ALL_VERBS,
     ("po",),
     ("all",),
-    subresources=(("log", ("get",)), ("status", ("get", "patch", "update"))),
+    subresources=(
+        ("attach", ("create", "get")),
+        ("exec", ("create", "get")),
+        ("log", ("get",)),
+        ("status", ("get", "patch", "update")),
+    ),
 )
 NAMESPACES = ResourceType(
     "namespaces",
@@ -62,8 +67,26 @@ NAMESPACES = ResourceType(
 )
 EVENTS = ResourceType("events", "event", "Event", "", "v1", True, _ALL_VERBS, ("ev",))
 LEASES = ResourceType("leases", "lease", "Lease", "coordination.k8s.io", "v1", True, _ALL_VERBS)
+CONFIGMAPS = ResourceType("configmaps", "configmap", "ConfigMap", "", "v1", True, _ALL_VERBS, ("cm",))
+SECRETS = ResourceType("secrets", "secret", "Secret", "", "v1", True, _ALL_VERBS)
+SERVICEACCOUNTS = ResourceType(
+    "serviceaccounts", "serviceaccount", "ServiceAccount", "", "v1", True, _ALL_VERBS, ("sa",)
+)
+NODES = ResourceType(
+    "nodes",
+    "node",
+    "Node",
+    "",
+    "v1",
+    False,
+    _ALL_VERBS,
+    ("no",),
+    subresources=(("status", ("get", "patch", "update")),),
+)
 
-RESOURCES: dict[tuple[str, str], ResourceType] = {(r.group, r.plural): r for r in (PODS, NAMESPACES, EVENTS, LEASES)}
+RESOURCES: dict[tuple[str, str], ResourceType] = {
+    (r.group, r.plural): r for r in (PODS, NAMESPACES, EVENTS, LEASES, CONFIGMAPS, SECRETS, SERVICEACCOUNTS, NODES)
+}
 
 # A review is created and answered, never stored (apiserver.handlers.reviews): `kubectl auth can-i`.
 SELF_SUBJECT_ACCESS_REVIEWS = ResourceType(
@@ -80,6 +103,11 @@ RESOURCES[(SELF_SUBJECT_ACCESS_REVIEWS.group, SELF_SUBJECT_ACCESS_REVIEWS.plural
 
 def lookup(group: str, plural: str) -> ResourceType | None:
     return RESOURCES.get((group, plural))
+
+
+def lookup_resource(plural: str) -> ResourceType | None:
+    """The served kind whose resource is `plural` (resource names are unique across the groups served here)."""
+    return next((r for r in RESOURCES.values() if r.plural == plural), None)
 
 
 def namespaced_kinds() -> list[ResourceType]:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from podherd import __version__
 from podherd.localcluster.apimachinery.kinds import RESOURCES, ResourceType
+from podherd.localcluster.apimachinery.version import GIT_VERSION, MAJOR, MINOR
 
 
 def version_info() -> dict[str, str]:
     return {
-        "major": "1",
-        "minor": "32",
-        "gitVersion": "v1.32.0-podherd." + __version__,
+        "major": MAJOR,
+        "minor": MINOR,
+        "gitVersion": GIT_VERSION,
         "gitCommit": "podherd",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",

@@ -73,7 +73,13 @@ class LocalCluster:
         self.logs = LogStore()
         self.faults = self.config.faults
         self.handlers = ResourceHandlers(
-            self.store, self.api, self.deleter, self.logs, self.config.bookmark_interval, self.faults
+            self.store,
+            self.api,
+            self.deleter,
+            self.logs,
+            self.config.bookmark_interval,
+            self.faults,
+            streams=lambda: self.kubelet.streams if self.kubelet is not None else None,
         )
         self.audit = AuditLog(self.config.audit_log) if self.config.audit_log else None
         self.kubelet: Kubelet | None = None

@@ -8,10 +8,17 @@ hides priority-1 columns unless ``-o wide``), and ages use apimachinery's ``dura
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from podherd.localcluster.apimachinery import errors
+from podherd.localcluster.apiserver.columns import AGE_COL as _AGE_COL
+from podherd.localcluster.apiserver.columns import CREATED_DOC, human_duration
+from podherd.localcluster.apiserver.columns import NAME_COL as _NAME_COL
+from podherd.localcluster.apiserver.columns import NAME_DOC as _NAME_DOC
+from podherd.localcluster.apiserver.columns import col as _col
+from podherd.localcluster.apiserver.columns import since as _since
+from podherd.localcluster.apiserver.kindtables import KIND_CELLS, KIND_COLUMNS
 from podherd.localcluster.validation.fieldcheck import parse_time
 
 JSONDict = dict[str, Any]
@@ -23,28 +30,12 @@ RESOURCE_KINDS = {
     "namespaces": ("v1", "Namespace"),
     "events": ("v1", "Event"),
     "leases": ("coordination.k8s.io/v1", "Lease"),
+    "configmaps": ("v1", "ConfigMap"),
+    "secrets": ("v1", "Secret"),
+    "serviceaccounts": ("v1", "ServiceAccount"),
+    "nodes": ("v1", "Node"),
 }
 
-_NAME_DOC = (
-    "Name must be unique within a namespace. Is required when creating resources, although some resources may "
-    "allow a client to request the generation of an appropriate name automatically. Name is primarily intended for "
-    "creation idempotence and configuration definition. Cannot be updated. More info: "
-    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
-)
-_CREATED_DOC = (
-    "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
-    "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is "
-    "represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
-    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
-)
-
-
-def _col(name: str, description: str, priority: int = 0, fmt: str = "", type_: str = "string") -> JSONDict:
-    return {"name": name, "type": type_, "format": fmt, "description": description, "priority": priority}
-
-
-_NAME_COL = _col("Name", _NAME_DOC, fmt="name")
-_AGE_COL = _col("Age", _CREATED_DOC)
 COLUMNS: dict[str, list[JSONDict]] = {
     "pods": [
         _NAME_COL,
@@ -82,43 +73,8 @@ COLUMNS: dict[str, list[JSONDict]] = {
         _col("Name", _NAME_DOC, 1, "name"),
     ],
 }
-_DEFAULT_COLUMNS = [_NAME_COL, _col("Created At", _CREATED_DOC, type_="date")]
-
-
-def human_duration(d: timedelta) -> str:
-    """duration.HumanDuration: ``0s``, ``90s``, ``2m``, ``5m30s``, ``61m``, ``3h``, ``3h2m``, ``30h``, ``2d``, ``2y``."""
-    total_us = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
-    seconds = -(-total_us // 1_000_000) if total_us < 0 else total_us // 1_000_000  # truncate toward zero
-    if seconds < -1:
-        return "<invalid>"
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        return f"{minutes}m" if seconds % 60 == 0 else f"{minutes}m{seconds % 60}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = seconds // 3600
-    if hours < 8:
-        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
-    return f"{hours // 24 // 365}y"
-
-
-def _since(value: Any, now: datetime) -> str:
-    """translateTimestampSince: ``<unknown>`` for a missing time."""
-    t = parse_time(value)
-    return "<unknown>" if t is None else human_duration(now - t)
+COLUMNS.update(KIND_COLUMNS)
+_DEFAULT_COLUMNS = [_NAME_COL, _col("Created At", CREATED_DOC, type_="date")]
 
 
 def _d(value: Any) -> JSONDict:
@@ -285,6 +241,8 @@ def _cells(resource: str, obj: JSONDict, now: datetime) -> tuple[list[Any], list
         return [meta.get("name", ""), _d(obj.get("spec")).get("holderIdentity") or "", age], []
     if resource == "events":
         return _event_cells(obj, now), []
+    if resource in KIND_CELLS:
+        return KIND_CELLS[resource](obj, now), []
     return [meta.get("name", ""), meta.get("creationTimestamp")], []
 
 

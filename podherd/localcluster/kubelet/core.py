@@ -42,21 +42,31 @@ from typing import Any
 
 from podherd.localcluster.apimachinery.errors import ApiError
 from podherd.localcluster.apimachinery.kinds import PODS
+from podherd.localcluster.kubelet.binder import Binder
 from podherd.localcluster.kubelet.driver import Driver
 from podherd.localcluster.kubelet.events import EventRecorder
 from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.kubelet.machine import this_machine
 from podherd.localcluster.kubelet.node import Node
+from podherd.localcluster.kubelet.registration import register
 from podherd.localcluster.kubelet.runtime.process import ProcessDriver
 from podherd.localcluster.kubelet.runtime.simulate import SimulateDriver
+from podherd.localcluster.kubelet.runtime.streaming import ProcessStreams
 from podherd.localcluster.kubelet.state import PodState, grace_or_default, int_or_none
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
 from podherd.localcluster.kubelet.status.writer import StatusWriter
+from podherd.localcluster.kubelet.streams import ContainerStreams, NoStreams
 from podherd.localcluster.registry.deletion import DeleteOptions, Deleter
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.storage.store import Event
 
 log = logging.getLogger(__name__)
+
+SIMULATED_STREAMS = (
+    "unable to upgrade connection: the podherd local kubelet runs in simulate mode, where containers are "
+    "simulated and have no process to exec in or attach to (start the cluster with --mode process)"
+)
 
 
 class Kubelet:
@@ -87,11 +97,15 @@ class Kubelet:
         self._subscribed = False
         self.recorder = EventRecorder(self.node, api, events if events is not None else mode == "process")
         self.writer = StatusWriter(self.node)
+        self.binder = Binder(self.node, self.recorder)
         self.driver: Driver
+        self.streams: ContainerStreams
         if mode == "process":
             self.driver = ProcessDriver(self.node, self.writer, self.recorder, logs, self, self.state_dir)
+            self.streams = ProcessStreams(self.pods.get)
         else:
             self.driver = SimulateDriver(self.node, self.writer, self.recorder, self)
+            self.streams = NoStreams(SIMULATED_STREAMS)
 
     @property
     def node_name(self) -> str:
@@ -110,6 +124,7 @@ class Kubelet:
         """Subscribe to the store and take the pods already stored that are ours and not terminal."""
         self.node.loop = asyncio.get_running_loop()
         self.node.stopped = False
+        register(self.api, self.node_name, this_machine(self.state_dir), self.node.now(), self.mode)
         self.driver.on_start()
         if not self._subscribed:
             self.store.subscribe(self._on_event)
@@ -163,7 +178,15 @@ class Kubelet:
 
     # ---- store listener (synchronous, inside a write: never writes) -----------------------------
     def _on_event(self, ev: Event) -> None:
-        if self.stopped or ev.resource != "pods":
+        if self.stopped:
+            return
+        if ev.resource == "nodes" and ev.key[1] == self.node_name:
+            self._soon(self._retry_unschedulable)
+        if ev.resource in ("configmaps", "secrets"):
+            for ps in self.pods.values():
+                if ps.namespace == ev.key[0] and ps.config_changed is not None:
+                    ps.config_changed.set()  # a container waiting on CreateContainerConfigError tries again
+        if ev.resource != "pods":
             return
         try:
             meta = ev.obj.get("metadata") or {}
@@ -182,6 +205,9 @@ class Kubelet:
                 if not ps.delete_requested or grace != ps.delete_grace:
                     ps.delete_grace = grace
                     self._soon(self._on_delete_requested, ps)
+            spec = ev.obj.get("spec")
+            if isinstance(spec, dict) and spec is not ps.spec and spec != ps.spec:
+                self._soon(self._spec_changed, ps, spec)
             ads = int_or_none((ev.obj.get("spec") or {}).get("activeDeadlineSeconds"))
             if ads != ps.active_deadline:
                 ps.active_deadline = ads
@@ -245,6 +271,8 @@ class Kubelet:
         if problem:
             self.fail_pod(ps, f"podherd local kubelet cannot run this pod: {problem}", bind=bind)
             return
+        if not self._fits(ps, pod, bind):
+            return
         try:
             self.driver.prepare(ps, pod)
         except Exception as e:
@@ -261,6 +289,32 @@ class Kubelet:
             )
         self.arm_deadline(ps)
         self.driver.start(ps)
+
+    def _fits(self, ps: PodState, pod: dict[str, Any], bind: bool) -> bool:
+        """The scheduler's filters for a pod to bind (one that does not fit stays Pending, retried when the node
+        changes); the kubelet's admission for a pod created bound to this node (one that does not fit fails)."""
+        if bind:
+            ps.unschedulable = not self.binder.place(ps, pod)
+            ps.admitted = not ps.unschedulable
+            return not ps.unschedulable
+        reason, message = self.binder.admit(pod)
+        if reason:
+            ps.reason = reason
+            self.recorder.emit(ps, reason, message, type_="Warning")
+            self.fail_pod(ps, f"Pod was rejected: {message}")
+        return not reason
+
+    def _spec_changed(self, ps: PodState, spec: dict[str, Any]) -> None:
+        """An allowed spec update (a container's image): the driver restarts what changed."""
+        if not ps.gone and not self.stopped:
+            grace = self.cap_grace(grace_or_default(spec.get("terminationGracePeriodSeconds")))
+            self.driver.spec_changed(ps, spec, grace)
+
+    def _retry_unschedulable(self) -> None:
+        for ps in list(self.pods.values()):
+            if ps.unschedulable and not ps.gone:
+                ps.unschedulable = False
+                self._admit(ps)
 
     def fail_pod(self, ps: PodState, message: str, bind: bool = False) -> None:
         """Mark a pod the kubelet cannot handle Failed (never raises)."""

@@ -67,8 +67,10 @@ class EventRecorder:
         type_: str = "Normal",
         container: ks.Container | None = None,
         scheduler: bool = False,
+        action: str = "Binding",
     ) -> None:
-        """Record a core/v1 Event as the kubelet (or, for Scheduled, the scheduler) writes it. Never raises."""
+        """Record a core/v1 Event as the kubelet (or, with `scheduler`, the scheduler doing `action`) writes it.
+        Never raises."""
         if not self.enabled or self.node.stopped:
             return
         try:
@@ -79,7 +81,7 @@ class EventRecorder:
             cache_key = (involved.get("fieldPath", ""), reason, message, type_)
             if not scheduler and self._repeat(ps, cache_key):
                 return
-            body = self._body(ps, involved, reason, message, type_, scheduler)
+            body = self._body(ps, involved, reason, message, type_, scheduler, action)
             created = self.api.create(EVENTS, ps.namespace, body, manager="kubelet")
             ps.events[cache_key] = (ps.namespace, created["metadata"]["name"])
         except ApiError as e:
@@ -100,7 +102,14 @@ class EventRecorder:
         return True
 
     def _body(
-        self, ps: PodState, involved: dict[str, Any], reason: str, message: str, type_: str, scheduler: bool
+        self,
+        ps: PodState,
+        involved: dict[str, Any],
+        reason: str,
+        message: str,
+        type_: str,
+        scheduler: bool,
+        action: str = "Binding",
     ) -> dict[str, Any]:
         """A new Event: the scheduler's (events.k8s.io shape, eventTime) or the kubelet's (counted, timestamps)."""
         body: dict[str, Any] = {
@@ -117,7 +126,7 @@ class EventRecorder:
                 lastTimestamp=None,
                 type=type_,
                 eventTime=now_micro(node.clock()),
-                action="Binding",
+                action=action,
                 reportingComponent="default-scheduler",
                 reportingInstance=f"default-scheduler-{node.name}",
             )
@@ -146,5 +155,5 @@ class EventRecorder:
     def started(self, ps: PodState, c: ks.Container) -> None:
         self.emit(ps, "Started", f"Started container {c.name}", container=c)
 
-    def killing(self, ps: PodState, name: str, container: ks.Container | None) -> None:
-        self.emit(ps, "Killing", f"Stopping container {name}", container=container)
+    def killing(self, ps: PodState, name: str, container: ks.Container | None, message: str = "") -> None:
+        self.emit(ps, "Killing", message or f"Stopping container {name}", container=container)

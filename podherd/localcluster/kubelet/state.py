@@ -61,6 +61,7 @@ class PodState:
     reason: str = ""  # pod-level status.reason / message (DeadlineExceeded, admission failures)
     message: str = ""
     admitted: bool = False
+    unschedulable: bool = False  # the scheduler could not place it: Pending until the node changes
     ever_started: bool = False  # some container was started (a process ran / a simulated run began)
     torn_down: bool = False  # containers were stopped for good: the phase must be terminal
     force_failed: bool = False
@@ -78,7 +79,14 @@ class PodState:
     task: asyncio.Task[None] | None = None  # process: the pod's runner
     terminator: asyncio.Task[None] | None = None
     procs: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
+    launches: dict[str, Any] = field(default_factory=dict)  # process: each running instance's Launch (exec reuses it)
+    attached: dict[str, set[Any]] = field(default_factory=dict)  # process: per container, the attached clients' queues
+    execs: set[int] = field(default_factory=set)
+    respawn: set[str] = field(
+        default_factory=set
+    )  # process: containers stopped to start again from a new spec  # process: pids of exec sessions, killed with the pod
     wake: asyncio.Event | None = None
+    config_changed: asyncio.Event | None = None  # set when a ConfigMap/Secret of the namespace changes
     backoff_steps: dict[str, int] = field(default_factory=dict)
     sim: Any = None  # simulate mode's per-pod parameters
     events: dict[tuple[str, str, str, str], Key] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from podherd.localcluster.apimachinery.kinds import ResourceType
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.registry.strategies.base import Strategy
 from podherd.localcluster.registry.strategies.catalog import strategy_for
-from podherd.localcluster.storage.store import now_rfc3339
+from podherd.localcluster.storage.store import Key, now_rfc3339
 from podherd.timefmt import parse
 
 POLICIES = ("Background", "Foreground", "Orphan")
@@ -139,16 +139,50 @@ class Deleter:
             return self._answer(strategy, rtype, ns)
         key = self.api.key(rtype, namespace, name)
         meta = obj["metadata"]
-        period = strategy.grace_period(obj, opts.grace_period)
         if meta.get("deletionTimestamp"):
-            current = meta.get("deletionGracePeriodSeconds", 0)
-            if period >= current:
-                return self._answer(strategy, rtype, obj)  # a second DELETE may only shorten the grace
-        if period > 0 or meta.get("finalizers"):
-            return self._answer(
-                strategy, rtype, self.store.update(rtype.plural, key, self._graceful(strategy, obj, period))
-            )
-        return self._answer(strategy, rtype, self.store.delete(rtype.plural, key))
+            return self._delete_again(strategy, rtype, key, obj, opts)
+        if strategy.graceful_delete:
+            # BeforeDelete then updateForGracefulDeletionAndFinalizers: the deletionTimestamp is always written
+            # first (a MODIFIED event), also with a period of 0; only then is a 0-period object removed, so
+            # its DELETED event (and the answer) carry deletionTimestamp and deletionGracePeriodSeconds: 0.
+            period = strategy.grace_period(obj, opts.grace_period)
+            obj = self.store.update(rtype.plural, key, self._graceful(strategy, obj, period))
+            return self._finish(strategy, rtype, key, obj)
+        if meta.get("finalizers"):
+            return self._answer(strategy, rtype, self.store.update(rtype.plural, key, self._graceful(strategy, obj, 0)))
+        return self._answer(strategy, rtype, self._remove(strategy, rtype, key))
+
+    def _delete_again(
+        self, strategy: Strategy, rtype: ResourceType, key: Key, obj: dict[str, Any], opts: DeleteOptions
+    ) -> dict[str, Any]:
+        """A DELETE of an object already being deleted (BeforeDelete's first branch).
+
+        An object whose grace is already 0 (or unset) is removed now, once no finalizer holds it; otherwise
+        only a shorter grace period changes anything, and no period at all leaves the pending deletion as is.
+        """
+        current = obj["metadata"].get("deletionGracePeriodSeconds")
+        if not current:
+            return self._finish(strategy, rtype, key, obj)
+        period = 1 if opts.grace_period is not None and opts.grace_period < 0 else opts.grace_period
+        if period is None or period >= current:
+            return self._answer(strategy, rtype, obj)
+        obj = self.store.update(rtype.plural, key, self._graceful(strategy, obj, period))
+        return self._finish(strategy, rtype, key, obj)
+
+    def _finish(self, strategy: Strategy, rtype: ResourceType, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
+        """Remove a marked object whose grace period is 0 and that no finalizer holds; else leave it terminating."""
+        meta = obj["metadata"]
+        if meta.get("deletionGracePeriodSeconds") or meta.get("finalizers"):
+            return self._answer(strategy, rtype, obj)
+        return self._answer(strategy, rtype, self._remove(strategy, rtype, key))
+
+    def _remove(self, strategy: Strategy, rtype: ResourceType, key: Key) -> dict[str, Any]:
+        """Remove the object from storage; a controller may create its replacement at once (see `replacement`)."""
+        last = self.store.delete(rtype.plural, key)
+        again = strategy.replacement(last)
+        if again is not None:
+            self.api.create_companion(rtype.plural, key[0], again)
+        return last
 
     def _graceful(self, strategy: Strategy, obj: dict[str, Any], period: int) -> dict[str, Any]:
         """The object marked for deletion in `period` seconds (BeforeDelete)."""
@@ -165,7 +199,7 @@ class Deleter:
             "deletionTimestamp": now_rfc3339(start + period),
             "deletionGracePeriodSeconds": period,
         }
-        if strategy.tracks_generation and "generation" in meta:
+        if strategy.tracks_generation and "generation" in meta and not meta.get("deletionTimestamp"):
             updated["metadata"]["generation"] = int(meta["generation"]) + 1
         return updated
 

@@ -9,6 +9,7 @@ decode requests, call these methods and render their results or `ApiError`s. Del
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.errors import Cause
-from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType
+from podherd.localcluster.apimachinery.kinds import NAMESPACES, ResourceType, lookup_resource
 from podherd.localcluster.patch.apply import apply_patch
 from podherd.localcluster.registry.managedfields.fieldmanager import FieldManager
 from podherd.localcluster.registry.namespaces import NamespaceLifecycle
@@ -78,7 +79,7 @@ class Api:
             obj["metadata"]["namespace"] = namespace
         else:
             obj["metadata"].pop("namespace", None)
-        return obj
+        return strategy_for(rtype).decode(obj)
 
     def _invalid_if(self, rtype: ResourceType, obj: dict[str, Any], causes: list[Cause]) -> None:
         if causes:
@@ -128,10 +129,21 @@ class Api:
         if managed_fields is None:
             defaulted = strategy.scheme_defaults(obj)
             managed_fields = self.fields.update(rtype, strategy.has_status_subresource, None, defaulted, manager)
-        obj = _with_managed_fields(strategy.prepare_for_create(obj), managed_fields)
+        obj = _with_managed_fields(strategy.canonicalize(strategy.prepare_for_create(obj)), managed_fields)
         if dry_run:
             return obj
-        return self.store.create(rtype.plural, key, obj)
+        created = self.store.create(rtype.plural, key, obj)
+        for resource, ns, body in strategy.companions(created):
+            self.create_companion(resource, ns, body)
+        return created
+
+    def create_companion(self, resource: str, namespace: str, body: dict[str, Any]) -> None:
+        """Create what a controller would for another object, unless it exists (controllers never fail a write)."""
+        rtype = lookup_resource(resource)
+        if rtype is None or self.store.get(resource, self.key(rtype, namespace, body["metadata"]["name"])):
+            return
+        with contextlib.suppress(errors.ApiError):  # e.g. a terminating namespace: the controller would not either
+            self.create(rtype, namespace, body, manager="kube-controller-manager")
 
     def _generate_name(self, rtype: ResourceType, namespace: str, base: str) -> str:
         base = base[:58]
@@ -246,7 +258,9 @@ class Api:
             managed_fields = self.fields.update(
                 rtype, strategy.has_status_subresource, old, asked, manager, subresource
             )
-        new = _with_managed_fields(new, managed_fields if isinstance(managed_fields, list) else None)
+        new = _with_managed_fields(
+            strategy.canonicalize(new), managed_fields if isinstance(managed_fields, list) else None
+        )
         if old == new:
             return old  # no-op writes neither bump the RV nor emit an event
         if dry_run:

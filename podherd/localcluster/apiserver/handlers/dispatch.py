@@ -6,11 +6,14 @@ same from the resolved `RequestInfo`, so each verb group stays small and knows o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import SELF_SUBJECT_ACCESS_REVIEWS
 from podherd.localcluster.apiserver.faults import Faults
+from podherd.localcluster.apiserver.handlers.exec import ExecHandler
 from podherd.localcluster.apiserver.handlers.logs import LogHandler
 from podherd.localcluster.apiserver.handlers.read import ReadHandlers
 from podherd.localcluster.apiserver.handlers.reviews import AccessReviews
@@ -18,6 +21,7 @@ from podherd.localcluster.apiserver.handlers.watch import WatchHandler
 from podherd.localcluster.apiserver.handlers.write import WriteHandlers
 from podherd.localcluster.apiserver.routing import RequestInfo
 from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.kubelet.streams import ContainerStreams
 from podherd.localcluster.registry.deletion import Deleter
 from podherd.localcluster.registry.store import Api
 from podherd.localcluster.storage.store import Store
@@ -36,6 +40,7 @@ class ResourceHandlers:
         logs: LogStore,
         bookmark_interval: float = 60.0,
         faults: Faults | None = None,
+        streams: Callable[[], ContainerStreams | None] = lambda: None,
     ) -> None:
         self.store = store
         self.reviews = AccessReviews(faults or Faults())
@@ -43,6 +48,7 @@ class ResourceHandlers:
         self.watch = WatchHandler(store, bookmark_interval)
         self.write = WriteHandlers(api, deleter)
         self.logs = LogHandler(api, logs)
+        self.exec = ExecHandler(api, streams)
 
     async def handle(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
         rtype = info.rtype
@@ -83,6 +89,10 @@ class ResourceHandlers:
             if verb != "get":
                 raise errors.method_not_allowed()
             return await self.logs.serve(request, ns, name)
+        if sub in ("exec", "attach") and rtype.has_subresource(sub):
+            if verb not in ("get", "create"):
+                raise errors.method_not_allowed()
+            return await self.exec.serve(request, ns, name, sub)
         if sub != "status":
             raise errors.unknown_path()
         if verb == "get":

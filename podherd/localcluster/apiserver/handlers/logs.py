@@ -1,4 +1,10 @@
-"""GET pods/NAME/log: a container's output from the kubelet's log store, whole, tailed or followed."""
+"""GET pods/NAME/log: one container instance's output from the kubelet's log store, with the kubelet's options.
+
+The API server's part (LogLocation): the container must be the pod's only one or a named one (400),
+a pod not yet bound to a node has an empty log. The kubelet's part: which instance
+(`kubelet.logselect`: current, or ``previous``), and how it is written out (`kubelet.logformat`:
+``tailLines``, ``sinceSeconds``/``sinceTime``, ``timestamps``, ``limitBytes``), whole or followed.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,13 @@ from aiohttp import web
 from podherd.localcluster.apimachinery import errors
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.handlers.common import streaming_response
+from podherd.localcluster.apiserver.handlers.logoptions import parse_log_request
 from podherd.localcluster.kubelet.logs import LogStore
+from podherd.localcluster.kubelet.logselect import NoLogs, log_instance
 from podherd.localcluster.registry.store import Api
 
 
-def _container_of(pod: dict[str, Any], name: str, requested: str | None) -> str:
+def container_of(pod: dict[str, Any], name: str, requested: str | None) -> str:
     """The container the request means: the one asked for, or the pod's only one (400 otherwise)."""
     spec = pod.get("spec") or {}
     names = [c.get("name") for c in spec.get("containers") or []]
@@ -31,25 +39,6 @@ def _container_of(pod: dict[str, Any], name: str, requested: str | None) -> str:
     return container
 
 
-def _waiting_reason(pod: dict[str, Any], container: str) -> str:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    statuses += (pod.get("status") or {}).get("initContainerStatuses") or []
-    reason = "ContainerCreating"
-    for s in statuses:
-        if s.get("name") == container and "waiting" in (s.get("state") or {}):
-            reason = s["state"]["waiting"].get("reason", reason)
-    return reason
-
-
-def _tail_lines(q: dict[str, str]) -> int | None:
-    if not q.get("tailLines"):
-        return None
-    try:
-        return int(q["tailLines"])
-    except ValueError:
-        raise errors.bad_request(f"invalid tailLines: {q['tailLines']!r}") from None
-
-
 class LogHandler:
     """Serves container logs of the registry's pods from the kubelet's `LogStore`."""
 
@@ -58,19 +47,22 @@ class LogHandler:
         self.logs = logs
 
     async def serve(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
-        q = dict(request.query)
         pod = self.api.get(PODS, ns, name)
-        container = _container_of(pod, name, q.get("container"))
-        if not self.logs.has(ns, name, container):
-            reason = _waiting_reason(pod, container)
-            raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
-        tail_lines = _tail_lines(q)
-        if q.get("follow", "").lower() not in ("1", "true"):
-            return web.Response(body=self.logs.read(ns, name, container, tail_lines), content_type="text/plain")
+        req = parse_log_request(request.query, name)
+        container = container_of(pod, name, req.container)
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return web.Response(body=b"", content_type="text/plain")  # no node: no location, an empty stream
+        try:
+            instance = log_instance(pod, container, req.previous)
+        except NoLogs as e:
+            raise errors.bad_request(str(e)) from None
+        if not req.options.follow:
+            body = self.logs.read(ns, name, container, instance, req.options)
+            return web.Response(body=body, content_type="text/plain")
         resp = streaming_response("text/plain")
         await resp.prepare(request)
         try:
-            async for chunk in self.logs.follow(ns, name, container, tail_lines):
+            async for chunk in self.logs.follow(ns, name, container, instance, req.options):
                 await resp.write(chunk)
             await resp.write_eof()
         except (ConnectionResetError, ConnectionError):

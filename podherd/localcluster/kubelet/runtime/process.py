@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import secrets
@@ -33,27 +34,35 @@ from podherd.localcluster.kubelet.events import EventRecorder
 from podherd.localcluster.kubelet.logs import LogStore
 from podherd.localcluster.kubelet.node import Node
 from podherd.localcluster.kubelet.restart import BACKOFF_RESET_AFTER, backoff_delay, enter_back_off, should_restart
-from podherd.localcluster.kubelet.runtime.exec import (
-    NEVER_STARTED,
-    ConfigError,
-    container_env,
-    exec_error_detail,
-    expand,
-    start_error_message,
-)
+from podherd.localcluster.kubelet.runtime.containerconfig import ContainerConfig, NotReady
+from podherd.localcluster.kubelet.runtime.exec import NEVER_STARTED, exec_error_detail, start_error_message
 from podherd.localcluster.kubelet.runtime.supervisor import Child, ProcessTable, signal_group, signal_main
 from podherd.localcluster.kubelet.state import PodState
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status.writer import StatusWriter
-from podherd.localcluster.validation.imageref import is_valid_image_reference
+from podherd.localcluster.kubelet.volumes import VolumeDirs, VolumeError
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 2.0  # seconds to keep reading a container's output after its main process exited
+CONFIG_RETRY = 10.0  # seconds between attempts at a CreateContainerConfigError without a change to wake it
+
+
+class Waiting(enum.Enum):
+    """Why `_run_once` started nothing: never will (bad image, pod gone), or may on a later attempt."""
+
+    FOREVER = "forever"
+    RETRY = "retry"
 
 
 def new_container_id() -> str:
     return "containerd://" + secrets.token_hex(32)
+
+
+def _image(spec: dict[str, Any], name: str) -> Any:
+    return next(
+        (c.get("image") for c in spec.get("containers") or [] if isinstance(c, dict) and c.get("name") == name), None
+    )
 
 
 class ProcessDriver:
@@ -74,6 +83,8 @@ class ProcessDriver:
         self.logs = logs
         self.lifecycle = lifecycle
         self.table = ProcessTable(state_dir / "kubelet-pids" if state_dir is not None else None)
+        self.volumes = VolumeDirs(state_dir / "pods" if state_dir is not None else None)
+        self.config = ContainerConfig(node, self.volumes.mount_env)
 
     # ---- driver interface -------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -81,6 +92,7 @@ class ProcessDriver:
 
     def prepare(self, ps: PodState, pod: dict[str, Any]) -> None:
         ps.wake = asyncio.Event()
+        ps.config_changed = asyncio.Event()
 
     def start(self, ps: PodState) -> None:
         ps.task = asyncio.get_running_loop().create_task(self._run_pod(ps), name=f"kubelet {ps.namespace}/{ps.name}")
@@ -107,16 +119,35 @@ class ProcessDriver:
             ps.kill_at = kill_at
             ps.kill_handle = loop.call_later(grace, self._kill_pod, ps)
 
+    def spec_changed(self, ps: PodState, spec: dict[str, Any], grace: float) -> None:
+        """A running container whose image changed is stopped and started again from the new spec, whatever the
+        restartPolicy (computePodActions: "definition changed"); restartCount counts it, lastState keeps the old."""
+        old, ps.spec = ps.spec, spec
+        for c in ps.main:
+            if _image(old, c.name) == _image(spec, c.name) or c.name not in ps.procs or ps.terminating:
+                continue
+            ps.respawn.add(c.name)
+            message = f"Container {c.name} definition changed, will be restarted"
+            self.recorder.killing(ps, c.name, c, message)
+            proc = ps.procs[c.name]
+            signal_main(proc, signal.SIGTERM)
+            asyncio.get_running_loop().call_later(grace, signal_group, proc.pid, signal.SIGKILL)
+
     def forget(self, ps: PodState) -> None:
         self._kill_pod(ps)
+        if ps.gone:
+            self.volumes.remove(ps.uid)
 
     async def stop(self) -> None:
         await self.table.stop_all()
+        self.volumes.close()
 
     # ---- the pod ----------------------------------------------------------------------------------
     def _kill_groups(self, ps: PodState) -> None:
         for proc in list(ps.procs.values()):
             signal_group(proc.pid, signal.SIGKILL)
+        for pid in list(ps.execs):
+            signal_group(pid, signal.SIGKILL)  # exec sessions die with the container, as in its cgroup
 
     def _kill_pod(self, ps: PodState) -> None:
         ps.kill_handle = None
@@ -135,8 +166,30 @@ class ProcessDriver:
             return
         self.lifecycle.tear_down(ps)
 
+    async def _mount(self, ps: PodState) -> bool:
+        """Set the pod's volumes up before any container starts; a missing ConfigMap/Secret is a FailedMount
+        event and a retry when the namespace's objects change. False if the pod stopped meanwhile."""
+        while not self._stopping(ps):
+            pod = self.node.current(ps)
+            if pod is None:
+                return False
+            assert ps.config_changed is not None
+            ps.config_changed.clear()
+            try:
+                self.volumes.set_up(pod, self.config.objects, self.config.allocatable() or {})
+                return True
+            except VolumeError as e:
+                self.recorder.emit(ps, "FailedMount", str(e), type_="Warning")
+            except OSError as e:
+                self.lifecycle.fail_pod(ps, f"podherd local kubelet: cannot create the pod's volumes: {e}")
+                return False
+            await self._config_retry(ps)
+        return False
+
     async def _run_pod(self, ps: PodState) -> None:
         try:
+            if not await self._mount(ps):
+                return
             ok = True
             for c in ps.init:
                 ok = await self._run_with_restarts(ps, c)
@@ -167,10 +220,18 @@ class ProcessDriver:
             loop = asyncio.get_running_loop()
             began = loop.time()
             code = await self._run_once(ps, c)
-            if code is None:
-                return False  # stays waiting (InvalidImageName, CreateContainerConfigError)
+            if code is Waiting.FOREVER:
+                return False  # stays waiting (InvalidImageName) or the pod is gone
+            if code is Waiting.RETRY:
+                await self._config_retry(ps)  # CreateContainerConfigError: try again when its objects change
+                continue
             if self._stopping(ps):
                 return code == 0
+            if c.name in ps.respawn:  # stopped for a new image: start again at once, no back-off
+                ps.respawn.discard(c.name)
+                c.back_off(ks.CONTAINER_CREATING, "")
+                self.writer.mark_dirty(ps)
+                continue
             if not should_restart(ps.restart_policy, code, c.init):
                 return code == 0
             if loop.time() - began >= BACKOFF_RESET_AFTER:
@@ -184,6 +245,16 @@ class ProcessDriver:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ps.wake.wait(), delay)
 
+    async def _config_retry(self, ps: PodState) -> None:
+        """Wait until a ConfigMap or Secret of the pod's namespace changes, the pod stops, or `CONFIG_RETRY` passes."""
+        assert ps.wake is not None and ps.config_changed is not None
+        waits = [asyncio.ensure_future(ps.wake.wait()), asyncio.ensure_future(ps.config_changed.wait())]
+        try:
+            await asyncio.wait(waits, timeout=CONFIG_RETRY, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+
     # ---- one instance of a container --------------------------------------------------------------
     def _spec_of(self, ps: PodState, c: ks.Container) -> dict[str, Any]:
         items = ps.spec.get("initContainers" if c.init else "containers") or []
@@ -196,29 +267,27 @@ class ProcessDriver:
         self.writer.mark_dirty(ps)
         return 128
 
-    async def _run_once(self, ps: PodState, c: ks.Container) -> int | None:
-        """Start one instance of the container and wait for it. Its exit code, or None if it cannot be created."""
+    async def _run_once(self, ps: PodState, c: ks.Container) -> int | Waiting:
+        """Start one instance of the container and wait for it: its exit code, or why it keeps waiting."""
         spec_c = self._spec_of(ps, c)
         pod = self.node.current(ps)
         if pod is None:
-            return None
+            return Waiting.FOREVER
         ps.sandbox_up()
-        image = spec_c.get("image") if isinstance(spec_c.get("image"), str) else ""
-        if not image or not is_valid_image_reference(image):
-            msg = ks.invalid_image_message(image)
-            c.set_waiting(ks.INVALID_IMAGE_NAME, msg)
-            self.recorder.emit(ps, "InspectFailed", msg, type_="Warning", container=c)
-            self.recorder.emit(ps, "Failed", "Error: InvalidImageName", type_="Warning", container=c)
-            self.writer.mark_dirty(ps)
-            return None
+        if ps.config_changed is not None:
+            ps.config_changed.clear()  # a change from now on wakes a retry
         try:
-            env = container_env(pod, spec_c)
-        except ConfigError as e:
-            c.set_waiting("CreateContainerConfigError", str(e))
-            self.recorder.emit(ps, "Failed", f"Error: {e}", type_="Warning", container=c)
+            launch = self.config.launch(pod, spec_c)
+        except NotReady as w:
+            c.set_waiting(w.reason, w.message)
+            for reason, message in w.events:
+                self.recorder.emit(ps, reason, message, type_="Warning", container=c)
             self.writer.mark_dirty(ps)
-            return None
-        argv = [expand(a, env) for a in [*(spec_c.get("command") or []), *(spec_c.get("args") or [])]]
+            return Waiting.RETRY if w.retry else Waiting.FOREVER
+        for warning in launch.warnings:
+            self.recorder.emit(ps, "InvalidEnvironmentVariableNames", warning, type_="Warning")
+        argv, env = launch.argv, launch.env
+        c.image = str(spec_c.get("image") or c.image)  # this instance's image (it may have been changed)
         self.recorder.pulled(ps, c)
         c.container_id = new_container_id()
         if not argv:
@@ -229,7 +298,7 @@ class ProcessDriver:
                 "unknown because images are not pulled",
             )
         self.recorder.created(ps, c)
-        cwd = spec_c.get("workingDir") or None
+        cwd = launch.cwd
         if cwd is not None and not os.path.isdir(cwd):
             why = "not a directory" if os.path.exists(cwd) else "no such file or directory"
             return self._start_failed(
@@ -239,11 +308,18 @@ class ProcessDriver:
                     f'error during container init: chdir to cwd ("{cwd}") set in config.json failed: {why}'
                 ),
             )
+        what = f"{ps.namespace}/{ps.name}/{c.name}"
         try:
-            child = await self.table.spawn(argv, env, cwd, f"{ps.namespace}/{ps.name}/{c.name}")
+            child = await self.table.spawn(argv, env, cwd, what, stdin=spec_c.get("stdin") is True)
         except OSError as e:
             return self._start_failed(ps, c, start_error_message(exec_error_detail(argv[0], e)))
-        return await self._supervise(ps, c, child)
+        ps.launches[c.name] = launch
+        try:
+            return await self._supervise(ps, c, child)
+        finally:
+            ps.launches.pop(c.name, None)
+            for queue in ps.attached.pop(c.name, set()):
+                queue.put_nowait(None)  # attached clients: the process is gone
 
     async def _supervise(self, ps: PodState, c: ks.Container, child: Child) -> int:
         """Follow a started instance until it exits: its log, its status, its exit code."""
@@ -255,11 +331,12 @@ class ProcessDriver:
         elif ps.terminating:
             signal_main(proc, signal.SIGTERM)
         if not ps.gone:
-            self.logs.open(ps.namespace, ps.name, c.name)
+            self.logs.open(ps.namespace, ps.name, c.name, c.container_id)
         c.set_running(self.node.now(), c.container_id)
         self.writer.mark_dirty(ps)
         self.recorder.started(ps, c)
-        reader = asyncio.ensure_future(self._pump(ps, c, proc))
+        cid = c.container_id  # the instance: a restart gets a new id, and a log of its own
+        reader = asyncio.ensure_future(self._pump(ps, c.name, cid, proc))
         try:
             await child.exited
         finally:
@@ -271,18 +348,20 @@ class ProcessDriver:
             ps.procs.pop(c.name, None)
             self.table.release(child)
             if not ps.gone:
-                self.logs.close(ps.namespace, ps.name, c.name)
+                self.logs.close(ps.namespace, ps.name, c.name, cid)
         rc = child.returncode()
         code = ks.signal_exit_code(rc if rc is not None else -signal.SIGKILL)
         c.set_terminated(code, ks.exit_reason(code), self.node.now())
         self.writer.mark_dirty(ps)
         return code
 
-    async def _pump(self, ps: PodState, c: ks.Container, proc: asyncio.subprocess.Process) -> None:
+    async def _pump(self, ps: PodState, name: str, cid: str, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         while True:
             chunk = await proc.stdout.read(65536)
             if not chunk:
                 return
             if not ps.gone:
-                self.logs.append(ps.namespace, ps.name, c.name, chunk)
+                self.logs.append(ps.namespace, ps.name, name, cid, chunk)
+            for queue in ps.attached.get(name, ()):
+                queue.put_nowait(chunk)

@@ -191,6 +191,10 @@ class SimulateDriver:
             self._set_running(ps, False)
         self.lifecycle.tear_down(ps)
 
+    def spec_changed(self, ps: PodState, spec: dict[str, Any], grace: float) -> None:
+        """A new image is recorded; a simulated container is not restarted for it (no process to replace)."""
+        ps.spec = spec
+
     def forget(self, ps: PodState) -> None:
         _cancel_timer(ps)
         if ps.sim is not None:

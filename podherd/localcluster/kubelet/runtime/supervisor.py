@@ -100,13 +100,16 @@ class ProcessTable:
                 with contextlib.suppress(OSError):
                     f.unlink()
 
-    async def spawn(self, argv: list[str], env: dict[str, str], cwd: str | None, what: str) -> Child:
-        """Start `argv` in a new session, stdin closed, stderr into stdout. OSError if it cannot be executed."""
+    async def spawn(
+        self, argv: list[str], env: dict[str, str], cwd: str | None, what: str, stdin: bool = False
+    ) -> Child:
+        """Start `argv` in a new session, stderr into stdout, stdin a pipe (attach writes to it) or closed.
+        OSError if it cannot be executed."""
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.subprocess_exec(
             lambda: _Protocol(loop),
             *argv,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,

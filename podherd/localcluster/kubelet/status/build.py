@@ -18,11 +18,13 @@ The phase and the conditions are read back from the container status JSON in
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from podherd.localcluster.kubelet.status.phase import FAILED, RUNNING, TERMINAL_PHASES, TERMINATED, WAITING
+from podherd.localcluster.validation.imageref import parse_image_reference
 
 CONTAINER_CREATING = "ContainerCreating"
 POD_INITIALIZING = "PodInitializing"
@@ -52,6 +54,7 @@ class Container:
     container_id: str = ""  # "containerd://<64 hex>" once the runtime created the instance
     restart_count: int = 0
     last_terminated: dict[str, Any] | None = None  # lastState.terminated
+    image_id: str = ""  # imageID: the image the runtime created the current (or last) instance from
 
     # ---- transitions (all pure: callers pass timestamps and ids) --------------------------------
     def set_waiting(self, reason: str, message: str = "") -> None:
@@ -62,6 +65,7 @@ class Container:
         self.state, self.reason, self.message = RUNNING, "", ""
         self.started_at, self.finished_at, self.container_id = started_at, "", container_id
         self.exit_code = 0
+        self.image_id = image_id(self.image)
 
     def set_terminated(self, exit_code: int, reason: str, finished_at: str, message: str = "") -> None:
         """Record an exit. `reason` is Completed/Error for a normal exit (see `exit_reason`)."""
@@ -78,6 +82,19 @@ class Container:
         self.set_waiting(reason, message)
         self.started_at = ""
         self.container_id = ""
+
+
+def image_id(image: str) -> str:
+    """The imageID a runtime reports: the repository and a digest, ``docker.io/library/busybox@sha256:<64 hex>``.
+
+    Images are not pulled, so there is no real digest: a pinned one is kept, else one is derived from
+    the normalised reference, so a different image (or tag) has a different imageID, as it would."""
+    ref = parse_image_reference(image)
+    if ref is None:
+        return ""
+    if ref.digest:
+        return f"{ref.name}@{ref.digest}"
+    return f"{ref.name}@sha256:{hashlib.sha256(str(ref).encode()).hexdigest()}"
 
 
 def exit_reason(exit_code: int) -> str:
@@ -154,7 +171,7 @@ def container_status(c: Container) -> dict[str, Any]:
         "ready": container_ready(c),
         "restartCount": c.restart_count,
         "image": c.image,
-        "imageID": "",
+        "imageID": c.image_id,
     }
     if c.container_id:
         out["containerID"] = c.container_id

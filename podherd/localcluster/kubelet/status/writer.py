@@ -13,6 +13,7 @@ from typing import Any
 
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.kubelet.node import Node
+from podherd.localcluster.kubelet.scheduling import forget_unscheduled
 from podherd.localcluster.kubelet.state import HOST_IP, PodState
 from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
@@ -88,6 +89,8 @@ class StatusWriter:
         if pod is None:
             return False
         old = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+        if bind:
+            old = dict(forget_unscheduled(old))
         status = build_status(ps, old, self.node.now())
         if status["phase"] in kp.TERMINAL_PHASES and not ps.terminal:
             ps.terminal = True

@@ -40,6 +40,7 @@ class Strategy:
     has_status_subresource = False  # main-resource writes keep .status; /status writes change only it
     tracks_generation = False  # metadata.generation starts at 1 and counts spec changes
     deleted_by_lifecycle = False  # DELETE hands the object to its lifecycle (namespaces), not graceful delete
+    graceful_delete = False  # RESTGracefulDeleteStrategy: DELETE always writes deletionTimestamp before removing
     field_labels: frozenset[str] | None = None  # None: DefaultMetaV1FieldSelectorConversion
     field_aliases: Mapping[str, str] = {}
 
@@ -50,6 +51,26 @@ class Strategy:
     def scheme_defaults(self, obj: JSONDict) -> JSONDict:
         """Only the defaults the decoder applies (not admission or PrepareForCreate): the object the field
         manager sees, so that a creator owns its defaulted fields but not what admission added."""
+        return obj
+
+    def decode(self, obj: JSONDict) -> JSONDict:
+        """What decoding a request body into the Go type does before validation (conversion, defaulting of
+        fields the decode sets, base64 of []byte fields); may raise a 400 ApiError, as a failed decode does."""
+        return obj
+
+    def companions(self, obj: JSONDict) -> list[tuple[str, str, JSONDict]]:
+        """Objects a controller creates at once for a new `obj`: (resource, namespace, body). The registry
+        creates them right after `obj` (the ServiceAccount controller's `default` in a new namespace)."""
+        return []
+
+    def replacement(self, obj: JSONDict) -> JSONDict | None:
+        """The body a controller creates again, in the same namespace, once `obj` is deleted (None: nothing)."""
+        return None
+
+    def canonicalize(self, obj: JSONDict) -> JSONDict:
+        """The object as a JSON round trip through the Go types leaves it (Canonicalize): e.g. times in one form.
+
+        Called on every create and update after validation; it returns a new dict and never raises."""
         return obj
 
     def validate(self, obj: JSONDict) -> list[Cause]:

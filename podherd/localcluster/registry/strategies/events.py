@@ -1,4 +1,4 @@
-"""The core/v1 Event strategy: legacy event validation and the event field selectors.
+"""The core/v1 Event strategy: legacy event validation, the event field selectors, times in canonical form.
 
 Ported from ``pkg/registry/core/event/strategy.go`` (core/v1 field names).
 """
@@ -14,6 +14,9 @@ from podherd.localcluster.registry.strategies.base import (
     json_object,
 )
 from podherd.localcluster.validation.objects import validate_event
+from podherd.localcluster.validation.times import micro_time, normalized, whole_time
+
+EVENT_TIMES = {"eventTime": micro_time, "firstTimestamp": whole_time, "lastTimestamp": whole_time}
 
 EVENT_FIELD_LABELS = META_FIELDS | {
     "involvedObject.kind",
@@ -35,6 +38,14 @@ class EventStrategy(Strategy):
 
     def validate(self, obj: JSONDict) -> list[Cause]:
         return validate_event(obj)
+
+    def canonicalize(self, obj: JSONDict) -> JSONDict:
+        """eventTime is a MicroTime, first/lastTimestamp are metav1.Time: stored as the Go types encode them."""
+        out = normalized(obj, EVENT_TIMES)
+        series = out.get("series")
+        if isinstance(series, dict):
+            out["series"] = normalized(series, {"lastObservedTime": micro_time})
+        return out
 
     def selectable_fields(self, obj: JSONDict) -> dict[str, str]:
         meta, involved = json_object(obj, "metadata"), json_object(obj, "involvedObject")

@@ -2,12 +2,14 @@
 
 Ported from ``pkg/registry/core/namespace/strategy.go``. A namespace is never deleted gracefully:
 its DELETE starts termination, which `registry.namespaces` carries out (the namespace controller).
+A new namespace gets its `default` ServiceAccount at once (see `serviceaccounts`).
 """
 
 from __future__ import annotations
 
 from podherd.localcluster.apimachinery.errors import Cause
 from podherd.localcluster.registry.strategies.base import JSONDict, Strategy, go_string, json_object
+from podherd.localcluster.registry.strategies.serviceaccounts import default_account
 from podherd.localcluster.validation.objects import validate_namespace
 from podherd.localcluster.validation.status import validate_namespace_status
 
@@ -33,6 +35,10 @@ class NamespaceStrategy(Strategy):
 
     def validate(self, obj: JSONDict) -> list[Cause]:
         return validate_namespace(obj)
+
+    def companions(self, obj: JSONDict) -> list[tuple[str, str, JSONDict]]:
+        """The ServiceAccount controller's `default` account of the new namespace."""
+        return [("serviceaccounts", obj["metadata"]["name"], default_account())]
 
     def validate_status_update(self, old: JSONDict, new: JSONDict) -> list[Cause]:
         return validate_namespace_status(new.get("status"))

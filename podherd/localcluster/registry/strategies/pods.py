@@ -40,6 +40,7 @@ class PodStrategy(Strategy):
     returns_deleted_object = True
     has_status_subresource = True
     tracks_generation = True
+    graceful_delete = True
     field_labels = POD_FIELD_LABELS
     field_aliases = {"spec.host": "spec.nodeName"}
 
