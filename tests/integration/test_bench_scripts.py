@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks import race, sweep_cost, thrash, throughput
+from benchmarks import race, replica_profile, sweep_cost, thrash, throughput
 from podherd.cli import app
 
 pytestmark = pytest.mark.integration
@@ -56,6 +56,16 @@ def test_race_tiny_run_reports_every_invariant_figure(tmp_path: Path) -> None:
     for key in race.MUST_BE_ZERO:
         assert run[key] == 0, key
     assert run["ok"] and doc["summary"]["sqlite"]["passed"] == 1 and doc["stress"] is True
+
+
+def test_replica_profile_tiny_run_reports_every_thread_and_step(tmp_path: Path) -> None:
+    doc = replica_profile.main(["--tasks", "20", "--label", "smoke", "--out", str(tmp_path)])
+    run = json.loads((tmp_path / "profile-smoke.json").read_text())["run"]
+    assert run == json.loads(json.dumps(doc["run"]))
+    assert {"loop (MainThread)", "podherd-create", "podherd-cleanup"} <= set(run["threads_ms_per_task"])
+    assert {"loop step (all of it)", "claim queued tasks", "executor sync"} <= set(run["steps_ms_per_task"])
+    assert run["loops"] > 0 and run["replica_ms_per_task"] > 0
+    assert replica_profile.parse_args(["--quick"]).out != replica_profile.RESULTS
 
 
 def test_race_quick_never_writes_into_the_published_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
