@@ -61,6 +61,13 @@ class SchedulerSettings(_Section):
     scheduler_health_check_threshold: float = Field(30, gt=0, le=MAX_SECONDS)
     orphaned_tasks_check_interval: float = Field(300, gt=0, le=MAX_SECONDS)
     loop_idle_sleep: float = Field(0.2, ge=0, le=MAX_SECONDS)
+    loop_batch_window: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="after a loop that did work, wait this long before the next, so one loop handles what "
+        "arrived meanwhile with one database transaction (0: loop again at once)",
+    )
     adoption_policy: Literal["podherd", "alive-scoped", "exclude-self"] = Field(
         "podherd",
         description="how completed pods of other replicas are adopted: podherd (alive-scoped + conditional "

@@ -126,6 +126,8 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value  # immutable: nothing to copy
     return copy.deepcopy(value)
 
 

@@ -122,6 +122,40 @@ class LeaseAPI(Protocol):
     def delete_lease(self, namespace: str, name: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Launched:
+    """`TaskStore.record_launched` as a value, for `TaskStore.apply`."""
+
+    ref: AttemptRef
+    uid: str
+
+
+@dataclass(frozen=True)
+class Running:
+    """`TaskStore.record_running` as a value."""
+
+    ref: AttemptRef
+
+
+@dataclass(frozen=True)
+class Result:
+    """`TaskStore.record` as a value."""
+
+    ref: AttemptRef
+    outcome: Outcome
+    log_tail: str = ""
+
+
+@dataclass(frozen=True)
+class Release:
+    """`TaskStore.release` as a value."""
+
+    ref: AttemptRef
+
+
+StoreOp = Launched | Running | Result | Release
+
+
 class TaskStore(Protocol):
     """Where attempts' progress and results are recorded, for one owner (the replica it was built for).
 
@@ -150,6 +184,26 @@ class TaskStore(Protocol):
 
     def take_over(self, dead_owner: int) -> list[Launch]:
         """Move a dead owner's unfinished attempts to this owner; each goes to exactly one survivor."""
+
+    def apply(self, ops: Sequence[StoreOp]) -> list[object]:
+        """Make these writes in order as one durable commit (all or none); returns each one's answer,
+        as its single method would. The executor groups a loop's writes this way: one transaction
+        per loop instead of one per event. `apply_each` serves a store that cannot group."""
+
+
+def apply_each(store: TaskStore, ops: Sequence[StoreOp]) -> list[object]:
+    """`TaskStore.apply` one write at a time (not atomic): for stores with no transactions to group."""
+    answers: list[object] = []
+    for op in ops:
+        if isinstance(op, Launched):
+            answers.append(store.record_launched(op.ref, op.uid))
+        elif isinstance(op, Running):
+            answers.append(store.record_running(op.ref))
+        elif isinstance(op, Result):
+            answers.append(store.record(op.ref, op.outcome, op.log_tail))
+        else:
+            answers.append(store.release(op.ref))
+    return answers
 
 
 class AliveSource(Protocol):

@@ -77,6 +77,7 @@ class Replica:
         self.scheme = get_scheme(config.core.label_scheme)
         self.wake = threading.Event()
         self._stop = threading.Event()
+        self._claim_again_at = 0.0  # when the last claim found the queue empty: not before this again
         self._tally = Tally(ReplicaStats)
         self._last_error = ""
         self.last_heartbeat_ok = self.last_loop_at = time.monotonic()
@@ -242,15 +243,25 @@ class Replica:
         free = self.executor.free_slots(self.config.core.parallelism)
         if not free:
             return 0
+        now = time.monotonic()
+        if now < self._claim_again_at:  # the queue was empty a moment ago: do not ask every loop
+            return 0
         claimed = queries.claim_queued_tasks(self.engine, self.job_id, free, pod_name, self.only_ids)
+        self._claim_again_at = 0.0 if claimed else now + self.config.scheduler.loop_idle_sleep
         if claimed:
             self._tally.add("claimed", len(claimed))
             self.executor.launch([self._launch_of(t) for t in claimed])
         return len(claimed)
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
-        """Loop until stopped (or `until()` is true); sleeps only when a loop found nothing to do."""
+        """Loop until stopped (or `until()` is true).
+
+        A loop that found nothing to do sleeps until an event wakes it (or `loop_idle_sleep`); one
+        that did work waits `loop_batch_window` first, so the next handles what came in meanwhile
+        together: one database transaction for many events instead of one each.
+        """
         idle = self.config.scheduler.loop_idle_sleep
+        window = self.config.scheduler.loop_batch_window
         while not self.stopping:
             try:
                 work = self.step()
@@ -264,6 +275,8 @@ class Replica:
             if not work:
                 self.wake.wait(idle)
                 self.wake.clear()
+            elif window:
+                self._stop.wait(window)
 
     def _loop_failed(self, e: Exception) -> None:
         """Log a failing loop once per distinct error, not once per loop; a traceback only for bugs."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import jsonpointer
 from podherd.core.kube.errors import Conflict, Invalid, NotFound
 from podherd.core.labels import PODHERD_SCHEME, LabelScheme
 from podherd.core.podstatus import SUCCESS, Outcome
-from podherd.core.ports import AttemptRef, Launch, MissingPod, PatchOp, Pod, PodRef
+from podherd.core.ports import AttemptRef, Launch, MissingPod, PatchOp, Pod, PodRef, StoreOp, apply_each
 from podherd.localcluster.selectors.field import parse_field_selector
 from podherd.localcluster.selectors.label import parse_label_selector
 
@@ -357,6 +357,7 @@ class FakeTasks:
         self.book = book
         self.owner = owner
         self.fail_record: BaseException | None = None
+        self.commits = 0  # `apply` calls: one per executor loop that wrote anything
 
     def _live(self, ref: AttemptRef, mine: bool = False) -> Row | None:
         """The attempt's row while it is unfinished (and, with `mine`, owned here); else None."""
@@ -394,6 +395,10 @@ class FakeTasks:
             row.released = True
             self.book.journal.add(str(self.owner), "release", str(ref))
         return row is not None
+
+    def apply(self, ops: Sequence[StoreOp]) -> list[object]:
+        self.commits += 1
+        return apply_each(self, ops)
 
     def decide_missing_pod(self, ref: AttemptRef) -> MissingPod:
         row = self._live(ref, mine=True)

@@ -157,3 +157,54 @@ def test_podherd_run_deletes_its_launched_pods_then_hands_their_tries_back(
     assert ex.hand_back(delete_launched=True) == (1, 0)
     ex.stop()
     assert [what for _who, what, _which in book.journal.entries] == ["delete pod", "release"]
+
+
+# ---- one commit per loop ---------------------------------------------------------------------------------
+
+
+def ended(book: TaskBook, server: FakePods, names: list[str]) -> tuple[list, list]:
+    """Followed attempts whose pods have all finished: their events wait in the executor's inbox."""
+    works = [book.add(owner=5, name=n, launched=True, uid=f"uid-{n}") for n in names]
+    pods = []
+    for w in works:
+        p = server.add(pod(w.name, "5", "Succeeded", w.ref))
+        p["metadata"]["uid"] = f"uid-{w.name}"
+        pods.append(p)
+    return works, pods
+
+
+def test_a_loops_results_are_one_commit_and_pods_are_removed_only_after_it(world: tuple[TaskBook, FakePods]) -> None:
+    book, server = world
+    works, pods = ended(book, server, ["a", "b", "c"])
+    store = FakeTasks(book, 5)
+    ex = KubernetesExecutor(server.client("5"), store, ExecutorSettings(), 5, S, clock=FakeClock())
+    ex.launch(works, pods={p["metadata"]["name"]: p for p in pods})
+    ex.sync()
+    cleaned(ex)
+    ex.stop()
+    assert store.commits == 1, "three results, one transaction"
+    whats = [what for _who, what, _which in book.journal.entries]
+    assert whats[:3] == ["record result"] * 3 and sorted(whats[3:]) == ["delete pod"] * 3
+
+
+def test_a_failed_commit_removes_nothing_and_the_next_loop_handles_the_same_events(
+    world: tuple[TaskBook, FakePods],
+) -> None:
+    book, server = world
+    works, pods = ended(book, server, ["a", "b"])
+    store = FakeTasks(book, 5)
+    ex = KubernetesExecutor(server.client("5"), store, ExecutorSettings(), 5, S, clock=FakeClock())
+    ex.launch(works, pods={p["metadata"]["name"]: p for p in pods})
+    store.fail_record = RuntimeError("database is down")
+    with pytest.raises(RuntimeError):
+        ex.sync()
+    cleaned(ex)
+    assert server.writes == [] and all(book.rows[w.ref].result is None for w in works)
+    assert set(ex.attempts) == {("default", "a"), ("default", "b")}, "the attempts are as before the loop"
+    store.fail_record = None
+    ex.sync()  # the same two events, handled again: nothing was dropped
+    cleaned(ex)
+    ex.stop()
+    assert all(book.rows[w.ref].result is not None for w in works) and not ex.attempts
+    assert sorted(what for _who, what, _which in book.journal.entries) == ["delete pod"] * 2 + ["record result"] * 2
+    assert ex.stats.succeeded == 2, "counted once, not once per try"

@@ -43,6 +43,13 @@ class Creates:
             self._answers.put(CreateAnswer(key, None, classify_exception(e), unusable(e)))
         self.wake.set()
 
+    def take(self) -> list[CreateAnswer]:
+        """Every answer that came back (handle them, or `unread` them if that failed)."""
+        return self._answers.take()
+
+    def unread(self, answers: list[CreateAnswer]) -> None:
+        self._answers.unread(answers)
+
     def drain(self, handle: Callable[[CreateAnswer], None]) -> int:
         """Hand every answer to `handle` (one whose handling raises is kept for the next call)."""
         return self._answers.drain(handle)

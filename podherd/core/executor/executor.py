@@ -12,27 +12,26 @@ It knows the world only through ports: pods through `PodAPI`, results through
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from podherd.core.executor.attempts import (
     Attempt,
-    CreateStep,
-    after_create_error,
-    create_failed,
 )
+from podherd.core.executor.batch import Batch, Then
 from podherd.core.executor.cleanup import Cleaner
 from podherd.core.executor.creates import CreateAnswer, Creates
+from podherd.core.executor.creating import CreateAnswers
 from podherd.core.executor.handback import hand_back
 from podherd.core.executor.inbox import Inbox
 from podherd.core.executor.leftovers import LeftoverSweep
 from podherd.core.executor.results import Results
 from podherd.core.executor.settings import ExecutorSettings
 from podherd.core.executor.watcher import EventType, PodEvent, PodWatcher
-from podherd.core.kube.classify import backoff_delay
 from podherd.core.kube.errors import NotFound
 from podherd.core.labels import LabelScheme
 from podherd.core.podstatus import (
@@ -45,7 +44,7 @@ from podherd.core.podstatus import (
     pod_outcome,
     timeout_outcome,
 )
-from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, TaskStore
+from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, Running, StoreOp, TaskStore
 from podherd.core.selectors import owner_selector
 from podherd.core.stats import Tally
 
@@ -74,7 +73,7 @@ def _phase(pod: Pod | None) -> str | None:
     return ((pod or {}).get("status") or {}).get("phase")
 
 
-class KubernetesExecutor:
+class KubernetesExecutor(CreateAnswers):
     """Runs one replica's attempts. Not thread-safe: call everything but `stop` from one thread."""
 
     def __init__(
@@ -109,6 +108,7 @@ class KubernetesExecutor:
         )
         self._tally = Tally(ExecutorStats)
         self._last_reconcile = clock()
+        self._batch: Batch | None = None  # the store writes of the sync in progress
 
     @property
     def stats(self) -> ExecutorStats:
@@ -187,95 +187,69 @@ class KubernetesExecutor:
         self._tally.add("lost")
         self._settle(Attempt(work, started=self.clock()), LOST, clean=False)
 
-    def _create_due(self) -> None:
-        now = self.clock()
-        budget = self.settings.worker_pods_creation_batch_size
-        for att in list(self.attempts.values()):
-            if budget <= 0:
-                break
-            if not att.launched and not att.creating and att.next_create_at <= now:
-                att.creating = True
-                budget -= 1
-                self.creates.submit(att.key, att.work.manifest)
-
-    def _on_created(self, answer: CreateAnswer) -> None:
-        att = self.attempts.get(answer.key)
-        if att is None:  # finished already: its watch event outran the create's answer
-            if answer.pod is not None:
-                self._tally.add("launched")
-            return
-        att.creating = False
-        if answer.pod is not None:
-            self._launched(att, answer.pod)
-            return
-        err = answer.error
-        assert err is not None, "a create answer has a pod or an error"
-        step = after_create_error(
-            att, err, answer.refused is not None, self.settings.task_publish_max_retries, self.clock()
-        )
-        if step == CreateStep.HAND_BACK:
-            self._hand_back(att, str(answer.refused))
-        elif step == CreateStep.EXISTS:
-            self._adopt_existing(att)
-        elif step == CreateStep.RETRY:
-            self._tally.add("create_retries")
-            log.info("create of %s failed (%s), retry %d", att.key[1], err.reason, att.create_errors)
-        elif step == CreateStep.FAIL:
-            self._tally.add("create_failures")
-            self._settle(att, create_failed(err), clean=False)
-
-    def _hand_back(self, att: Attempt, why: str) -> None:
-        """Give the try back uncounted: the task is queued again and this replica forgets it.
-
-        Only for attempts whose pod surely does not exist (the API refused the create before
-        doing anything, and no earlier create of this try got an ambiguous answer), so the
-        next claim may create the same pod name afresh.
-        """
-        released = self.store.release(att.ref)
-        self.attempts.pop(att.key, None)
-        if released:
-            self._tally.add("handed_back")
-            log.info("%s try %d handed back uncounted (%s)", att.work.name, att.ref.try_number, why)
-
-    def _adopt_existing(self, att: Attempt) -> None:
-        """409 AlreadyExists means 'already launched' (deterministic names): never a second run."""
-        try:
-            pod = self.pods.get_pod(*att.key)
-        except Exception as e:
-            att.next_create_at = self.clock() + backoff_delay(att.create_errors)
-            att.create_errors += 1
-            log.info("could not read existing pod %s (%s); will retry", att.key[1], type(e).__name__)
-            return
-        if self.scheme.identity(pod) != att.ref:
-            taken = Outcome(FAILED, reason="pod name taken", message="a pod of another task has this name")
-            self._settle(att, taken, clean=False)
-            return
-        self._tally.add("already_existed")
-        self._launched(att, pod)
-
-    def _launched(self, att: Attempt, pod: Pod) -> None:
-        uid = pod["metadata"].get("uid")
-        if uid:  # first, so that a store error leaves the attempt untouched for the retry
-            self.store.record_launched(att.ref, uid)
-        att.launched, att.uid = True, uid
-        self._tally.add("launched")
-
     # ---- the loop's step ----------------------------------------------------------------------
     def sync(self, max_events: int = 5000) -> int:
-        """Handle create answers and pod events, start due creates, enforce timeouts. Returns work done.
+        """Handle create answers and pod events, enforce timeouts, then start due creates. Returns work done.
 
-        If handling fails (typically: the task store is down), the item is kept and handled first on
-        the next call, and the error propagates so the loop backs off. Nothing is dropped: a
-        terminal pod sends no further events, so a dropped one would strand its task.
+        The loop's store writes go in one batch (`batch.py`): one transaction, then the cleanups and
+        other follow-ups. If it fails (typically: the task store is down), the attempts go back to
+        how they were, the answers and events are put back to be handled first on the next call,
+        and the error propagates so the loop backs off. Nothing is dropped: a terminal pod sends no
+        further events, so a dropped one would strand its task.
         """
-        work = self.creates.drain(self._on_created)
-        work += self.events.drain(self._on_event, max_events)
+        answers, events = self.creates.take(), self.events.take(max_events)
+        now = self.clock()
+        reconcile = now - self._last_reconcile > RECONCILE_EVERY
+        timed_out = [att for att in self.attempts.values() if att.timed_out(now) and not att.creating]
+        saved = self._save(answers, events, timed_out, everything=reconcile)
+        self._batch = batch = Batch()
+        try:
+            for answer in answers:
+                self._on_created(answer)
+            for ev in events:
+                self._on_event(ev)
+            work = len(answers) + len(events) + self._time_out(timed_out)
+            if reconcile:
+                self._last_reconcile = now
+                self._reconcile()
+            follow_ups = batch.commit(self.store)
+        except Exception:
+            self._restore(saved)
+            self.creates.unread(answers)
+            self.events.unread(events)
+            raise
+        finally:
+            self._batch = None
+        for follow_up in follow_ups:
+            follow_up()
         self._create_due()
-        work += self._enforce_timeouts()
-        if self.clock() - self._last_reconcile > RECONCILE_EVERY:
-            self._last_reconcile = self.clock()
-            self._reconcile()
         return work
+
+    def _save(
+        self, answers: list[CreateAnswer], events: list[PodEvent], timed_out: list[Attempt], everything: bool
+    ) -> tuple[dict[tuple[str, str], Attempt], dict[tuple[str, str], Attempt]]:
+        """What a failed commit puts back: the attempts as they were, copied only where this loop may
+        change them (the ones its answers, events and timeouts name), unless `everything`."""
+        if everything:
+            keys: Iterable[tuple[str, str]] = list(self.attempts)
+        else:
+            keys = {a.key for a in answers} | {(ev.namespace, ev.name) for ev in events}
+            keys |= {att.key for att in timed_out}
+        return dict(self.attempts), {k: copy.copy(self.attempts[k]) for k in keys if k in self.attempts}
+
+    def _restore(self, saved: tuple[dict[tuple[str, str], Attempt], dict[tuple[str, str], Attempt]]) -> None:
+        attempts, copies = saved
+        attempts.update(copies)
+        self.attempts = attempts
+
+    def _write(self, op: StoreOp, then: Then | None = None) -> None:
+        """A store write: in the running sync's batch, or at once outside a sync (the sweeper's calls)."""
+        if self._batch is not None:
+            self._batch.add(op, then)
+            return
+        [answer] = self.store.apply([op])
+        if then is not None:
+            then(answer)
 
     # ---- events -------------------------------------------------------------------------------
     def _on_event(self, ev: PodEvent) -> None:
@@ -298,8 +272,8 @@ class KubernetesExecutor:
             return
         outcome = pod_outcome(ev.pod, self.settings.fatal_reasons)
         if outcome.state == RUNNING and not att.running:
-            self.store.record_running(att.ref)
-            att.running = True  # after the write: a store error leaves it to be retried with the event
+            self._write(Running(att.ref))
+            att.running = True
         if outcome.terminal:
             self._settle(att, outcome, ev.pod)
 
@@ -339,35 +313,44 @@ class KubernetesExecutor:
         uid = meta.get("uid", "")
         ref = self.scheme.identity(pod)
         outcome = pod_outcome(pod, self.settings.fatal_reasons)
-        if ref is None or not outcome.terminal or (uid in self.results.finished and not again):
+        if ref is None or not outcome.terminal or (self._finishing(uid) and not again):
             return False
         att = self.attempts.get((namespace, meta.get("name", "")))
         if att is not None and att.uid in (None, uid):
             att.uid = uid  # we were following it too (taken over while launching): finish it once, here
             self._settle(att, outcome, pod)
             return True
-        self.results.finish(ref, outcome, PodRef(namespace, meta["name"], uid), _phase(pod))
+        if self._batch is not None:
+            self._batch.uids.add(uid)  # a second event for it in this sync must not finish it again
+        self.results.finish(self._write, ref, outcome, PodRef(namespace, meta["name"], uid), _phase(pod))
         return True
+
+    def _finishing(self, uid: str) -> bool:
+        return uid in self.results.finished or (self._batch is not None and uid in self._batch.uids)
 
     def _settle(self, att: Attempt, outcome: Outcome, pod: Pod | None = None, *, clean: bool = True) -> None:
         """Finish a tracked attempt and forget it; `clean=False` when its pod is gone or never was."""
         log_tail = self.results.log_tail(PodRef(*att.key), outcome, pod) if clean else ""
-        result = self.results.finish(att.ref, outcome, att.pod_ref() if clean else None, _phase(pod), log_tail)
         self.attempts.pop(att.key, None)
-        self._tally.add("succeeded" if outcome.state == SUCCESS else "failed")
+        if att.uid and self._batch is not None:
+            self._batch.uids.add(att.uid)
         state = SUCCESS if outcome.state == SUCCESS else FAILED
-        log.info("%s try %d: %s %s -> task %s", att.work.name, att.ref.try_number, state, outcome.reason, result)
+
+        def recorded(result: object) -> None:
+            self._tally.add("succeeded" if state == SUCCESS else "failed")
+            log.info("%s try %d: %s %s -> task %s", att.work.name, att.ref.try_number, state, outcome.reason, result)
+
+        pod_ref = att.pod_ref() if clean else None
+        self.results.finish(self._write, att.ref, outcome, pod_ref, _phase(pod), log_tail, then=recorded)
 
     # ---- level-triggered checks ---------------------------------------------------------------
-    def _enforce_timeouts(self) -> int:
-        now = self.clock()
-        n = 0
-        for att in list(self.attempts.values()):
-            if att.timed_out(now) and not att.creating:
+    def _time_out(self, timed_out: list[Attempt]) -> int:
+        """End attempts past their timeout (their pods are deleted once the failure is recorded)."""
+        for att in timed_out:
+            if self.attempts.get(att.key) is att:  # not settled meanwhile by an event of this loop
                 self._tally.add("timeouts")
                 self._settle(att, timeout_outcome(att.work.timeout_seconds or 0))
-                n += 1
-        return n
+        return len(timed_out)
 
     def _known_pods(self) -> list[tuple[str, Pod]]:
         """What our watches know right now (their own threads update them: copy, then read)."""

@@ -24,6 +24,22 @@ class Inbox(Generic[T]):
         """Thread-safe."""
         self._queue.put(item)
 
+    def take(self, limit: int | None = None) -> list[T]:
+        """Up to `limit` items, oldest first (those put back by `unread` before any new one)."""
+        items: list[T] = []
+        while self._retry and (limit is None or len(items) < limit):
+            items.append(self._retry.popleft())
+        while limit is None or len(items) < limit:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def unread(self, items: list[T]) -> None:
+        """Put taken items back, in order, ahead of everything else (their handling did not commit)."""
+        self._retry.extendleft(reversed(items))
+
     def drain(self, handle: Callable[[T], None], limit: int | None = None) -> int:
         """Hand items to `handle` in order (at most `limit`); returns how many were handled."""
         n = 0

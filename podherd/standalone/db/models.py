@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -102,7 +102,8 @@ class Task(Base):
     """A unit of work from a task file; ``try_number`` counts attempts started."""
 
     __tablename__ = "task"
-    __table_args__ = (Index("idx_task_state_priority", "state", "priority"),)
+    # The claim's order (state, priority highest first, then age): see migration 0003.
+    __table_args__ = (Index("idx_task_claim_order", "state", text("priority DESC"), "queued_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from podherd.standalone.db.models import ATTEMPT_TERMINAL, AttemptState, Task, TaskAttempt, TaskState, utcnow
@@ -40,6 +40,32 @@ def insert_tasks(engine: Engine, taskdefs: Sequence[TaskDef], default_namespace:
         return [int(task_id) for task_id in conn.execute(stmt, rows).scalars()]
 
 
+# The claim's statements are built once with bound parameters (SQLAlchemy compiles each once per
+# dialect): the claim runs every loop that has a free slot.
+_ORDER = (Task.priority.desc(), Task.queued_at, Task.id)
+_PICK = select(Task.id).where(Task.state == TaskState.QUEUED).order_by(*_ORDER).limit(bindparam("p_limit"))
+_PICK_AMONG = _PICK.where(Task.id.in_(bindparam("p_among", expanding=True)))
+_PICKS = {  # (restricted to some ids, PostgreSQL) -> statement; PostgreSQL locks and skips locked rows
+    (False, False): _PICK,
+    (True, False): _PICK_AMONG,
+    (False, True): _PICK.with_for_update(skip_locked=True),
+    (True, True): _PICK_AMONG.with_for_update(skip_locked=True),
+}
+_CLAIM = (
+    update(Task)
+    .where(Task.id.in_(bindparam("p_ids", expanding=True)), Task.state == TaskState.QUEUED)
+    .values(
+        state=TaskState.RUNNING,
+        owner_id=bindparam("p_owner"),
+        try_number=Task.try_number + 1,
+        started_at=func.coalesce(Task.started_at, bindparam("p_now")),
+        updated_at=bindparam("p_now"),
+    )
+    .returning(*Task.__table__.c)
+)
+_NEW_ATTEMPTS = insert(TaskAttempt)
+
+
 def claim_queued_tasks(
     engine: Engine, owner_id: int, limit: int, pod_name_fn: PodNameFn, only_ids: Collection[int] | None = None
 ) -> list[ClaimedTask]:
@@ -60,24 +86,13 @@ def claim_queued_tasks(
         ids = _pick_queued(conn, limit, only_ids)
         if not ids:
             return []
-        stmt = (
-            update(Task)
-            .where(Task.id.in_(ids), Task.state == TaskState.QUEUED)
-            .values(
-                state=TaskState.RUNNING,
-                owner_id=owner_id,
-                try_number=Task.try_number + 1,
-                started_at=func.coalesce(Task.started_at, now),
-                updated_at=now,
-            )
-            .returning(*Task.__table__.c)
-        )
-        tasks = sorted(conn.execute(stmt), key=lambda r: (-r.priority, r.queued_at, r.id))
+        rows = conn.execute(_CLAIM, {"p_ids": ids, "p_owner": owner_id, "p_now": now})
+        tasks = sorted(rows, key=lambda r: (-r.priority, r.queued_at, r.id))
         if not tasks:
             return []
         names = [pod_name_fn(t.name, t.id, t.try_number) for t in tasks]
         conn.execute(
-            insert(TaskAttempt), [_new_attempt(t, name, owner_id, now) for t, name in zip(tasks, names, strict=True)]
+            _NEW_ATTEMPTS, [_new_attempt(t, name, owner_id, now) for t, name in zip(tasks, names, strict=True)]
         )
         return [
             _claimed(t, owner_id, name, AttemptState.LAUNCHING, None, now) for t, name in zip(tasks, names, strict=True)
@@ -86,17 +101,11 @@ def claim_queued_tasks(
 
 def _pick_queued(conn: Connection, limit: int, only_ids: Collection[int] | None) -> list[int]:
     """Up to ``limit`` queued task ids, highest priority and oldest first; on PostgreSQL locked, skipping locked rows."""
-    pick = (
-        select(Task.id)
-        .where(Task.state == TaskState.QUEUED)
-        .order_by(Task.priority.desc(), Task.queued_at, Task.id)
-        .limit(limit)
-    )
+    pick = _PICKS[(only_ids is not None, conn.dialect.name == "postgresql")]
+    params: dict[str, Any] = {"p_limit": limit}
     if only_ids is not None:
-        pick = pick.where(Task.id.in_(list(only_ids)))
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    return list(conn.execute(pick).scalars())
+        params["p_among"] = list(only_ids)
+    return list(conn.execute(pick, params).scalars())
 
 
 def _new_attempt(task: Row[Any], pod_name: str, owner_id: int, now: datetime) -> dict[str, Any]:
