@@ -667,9 +667,11 @@ def bench_watch(
 
 
 # ---- reporting -----------------------------------------------------------------------------------
-def git_state() -> tuple[str, bool | None]:
-    """(short commit, whether the checkout had uncommitted changes to tracked files); ("", None) outside git."""
-    here = Path(__file__).resolve().parent
+def git_state(here: Path | None = None) -> tuple[str, bool | None]:
+    """(short commit, whether the checkout had uncommitted changes to tracked files); ("", None) outside git.
+
+    Of this checkout, or of the one at `here`."""
+    here = here or Path(__file__).resolve().parent
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, cwd=here).stdout

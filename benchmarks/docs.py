@@ -65,7 +65,36 @@ def race_summary(results: Path, link: str) -> str:
     return intro + "\n".join(rows) + "\n\n" + provenance(doc, "race", link)
 
 
-RENDERERS: dict[str, Renderer] = {"race-summary": race_summary}
+def profile_before_after(results: Path, link: str) -> str:
+    """The replica's CPU per task by thread and by loop step, before and after the issue-14 work."""
+    before, after = load(results, "profile-before"), load(results, "profile-after")
+    b, a = before["run"], after["run"]
+
+    def rows(key: str) -> list[str]:
+        names = list(dict.fromkeys([*b[key], *a[key]]))
+        out = []
+        for name in names:
+            old, new = b[key].get(name), a[key].get(name)
+            cells = [f"{v:.2f}" if v is not None else "-" for v in (old, new)]
+            out.append(f"| {name.strip()} | {cells[0]} | {cells[1]} |")
+        return out
+
+    lines = [
+        "| replica thread | before: CPU ms/task | after |",
+        "|---|---|---|",
+        *rows("threads_ms_per_task"),
+        f"| **all replica threads** | **{b['replica_ms_per_task']:.2f}** | **{a['replica_ms_per_task']:.2f}** |",
+        f"| loops per task | {b['loops_per_task']:.2f} | {a['loops_per_task']:.2f} |",
+        "",
+        "| loop-thread step | before: CPU ms/task | after |",
+        "|---|---|---|",
+        *rows("steps_ms_per_task"),
+        "",
+    ]
+    return "\n".join(lines) + provenance(before, "profile-before", link) + provenance(after, "profile-after", link)
+
+
+RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
 
 
 def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:

@@ -16,7 +16,8 @@ same script profiles an older commit too (steps the code lacks are simply not re
 
     python benchmarks/replica_profile.py                   # 3000 tasks (about a minute)
     python benchmarks/replica_profile.py --quick           # 300 tasks; results to a temporary directory
-    python benchmarks/replica_profile.py --label before    # writes profile-before.{json,md}
+    python benchmarks/replica_profile.py --label after     # writes profile-after.{json,md}
+    git worktree add /tmp/old <commit> && python benchmarks/replica_profile.py --podherd /tmp/old --label before
 """
 
 from __future__ import annotations
@@ -37,8 +38,25 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python benchmarks/replica_profile.py`: make the checkout importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.cluster_bench import fmt_table
-from benchmarks.common import header, publish, results_doc
+
+def _other_podherd(argv: Sequence[str]) -> Path | None:
+    """`--podherd DIR` from the command line, read before anything imports podherd."""
+    for i, arg in enumerate(argv):
+        if arg == "--podherd" and i + 1 < len(argv):
+            return Path(argv[i + 1]).resolve()
+        if arg.startswith("--podherd="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return None
+
+
+if __name__ == "__main__" and (_other := _other_podherd(sys.argv[1:])) is not None:
+    sys.path.insert(0, str(_other))  # the measured podherd comes from there; benchmarks and tests from here
+    import podherd  # noqa: F401
+
+    sys.path.remove(str(_other))
+
+from benchmarks.cluster_bench import fmt_table  # noqa: E402 (after choosing which podherd to measure)
+from benchmarks.common import header, publish, results_doc  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (module, class, method, label): the loop thread's steps; the first two exist in every version.
@@ -189,6 +207,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--label", default="latest", help="names the results: profile-<label>.{json,md}")
     ap.add_argument("--quick", action="store_true", help="300 tasks; writes to a temporary directory unless --out")
     ap.add_argument("--out", type=Path)
+    ap.add_argument(
+        "--podherd", type=Path, help="profile the podherd of this checkout (e.g. a worktree at an older commit)"
+    )
     args = ap.parse_args(argv)
     args.tasks = args.tasks or (300 if args.quick else 3000)
     if args.tasks < 10 or not args.label.replace("-", "").isalnum():
@@ -198,11 +219,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def profiled_code(checkout: Path | None) -> dict[str, Any]:
+    """Which podherd is measured: this checkout's, or another's (its commit and dirty flag)."""
+    import podherd
+    from benchmarks.cluster_bench import git_state
+
+    commit, dirty = git_state(checkout) if checkout is not None else git_state()
+    return {"path": str(Path(podherd.__file__).resolve().parent), "git_commit": commit, "git_dirty": dirty}
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.podherd is not None and profiled_code(args.podherd)["path"] != str(args.podherd.resolve() / "podherd"):
+        raise SystemExit("--podherd works only when the script is run directly (python benchmarks/replica_profile.py)")
     results = results_doc(
-        "profile", argv, args.quick, tasks=args.tasks, label=args.label, run=run(args.tasks, args.seed)
+        "replica_profile",
+        argv,
+        args.quick,
+        tasks=args.tasks,
+        label=args.label,
+        profiled=profiled_code(args.podherd),
+        run=run(args.tasks, args.seed),
     )
     no_plot: Callable[[dict[str, Any], Path], Path | None] = lambda _r, _p: None  # noqa: E731
     publish(results, f"profile-{args.label}", args.out, render, no_plot)
