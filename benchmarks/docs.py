@@ -41,7 +41,8 @@ def provenance(doc: dict[str, Any], name: str, link: str) -> str:
     dirty = " (uncommitted changes)" if m.get("git_dirty") else ""
     return (
         f"<sub>From [`benchmarks/results/{name}.json`]({link}/{name}.json): `{doc['command']}`, "
-        f"git {m['git_commit']}{dirty}, {m['date_utc'][:10]}, {m['nproc']} cores.</sub>\n"
+        + (f"measuring podherd at {doc['profiled']['git_commit']}, " if "profiled" in doc else "")
+        + f"git {m['git_commit']}{dirty}, {m['date_utc'][:10]}, {m['nproc']} cores.</sub>\n"
     )
 
 
@@ -91,7 +92,12 @@ def profile_before_after(results: Path, link: str) -> str:
         *rows("steps_ms_per_task"),
         "",
     ]
-    return "\n".join(lines) + provenance(before, "profile-before", link) + provenance(after, "profile-after", link)
+    return (
+        "\n".join(lines)
+        + provenance(before, "profile-before", link)
+        + "<br>\n"
+        + provenance(after, "profile-after", link)
+    )
 
 
 RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
