@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes import client, config
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from podherd.standalone.db import open_database, queries
 from podherd.standalone.taskfile import parse_tasks
@@ -256,11 +257,20 @@ class Harness:
         return queries.insert_tasks(self.engine, parse_tasks(tasks, "ha-test"), namespace)
 
     def wait_for(self, pred: Any, timeout: float, what: str) -> None:
+        """Poll `pred` until true. The test's own reads may meet a database that is still
+        starting (after an outage scenario restarts it): that counts as "not yet"."""
         deadline = time.monotonic() + timeout
-        while not pred():
+        while not self._holds(pred):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.logs()}")
             time.sleep(0.2)
+
+    @staticmethod
+    def _holds(pred: Any) -> bool:
+        try:
+            return bool(pred())
+        except OperationalError:
+            return False
 
     def counts(self) -> dict[str, int]:
         return queries.count_tasks_by_state(self.engine)

@@ -12,7 +12,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
-from tests.integration.conftest import pod_manifest
+from tests.integration.conftest import pod_manifest, wait_for
 
 
 def raw_watch(cluster: LocalCluster, path: str, seconds: float) -> list[dict[str, Any]]:
@@ -54,8 +54,15 @@ def test_watch_without_rv_starts_with_synthetic_added(cluster: LocalCluster, cor
     core.delete_collection_namespaced_pod(ns, grace_period_seconds=0)
 
 
+def _ready(pod: Any) -> bool:
+    conditions = pod.status.conditions or []
+    return pod.status.phase == "Running" and any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
 def test_selector_transitions(cluster: LocalCluster, core: client.CoreV1Api, ns: str) -> None:
     core.create_namespaced_pod(ns, pod_manifest("t1", command=["sleep", "30"], labels={"owner": "5"}))
+    # The kubelet writes status until the container is ready; only label writes may follow rv.
+    wait_for(lambda: _ready(core.read_namespaced_pod("t1", ns)), what="t1 ready")
     rv = core.list_namespaced_pod(ns).metadata.resource_version
     core.patch_namespaced_pod("t1", ns, {"metadata": {"labels": {"owner": "7"}}})  # enters owner=7
     core.patch_namespaced_pod("t1", ns, {"metadata": {"labels": {"other": "x"}}})  # stays
