@@ -7,7 +7,8 @@ store, then the pod deleted (uid precondition) or labelled done (DESIGN ยง4.4) โ
 one path (`results.Results.finish`) for attempts this replica ran and for pods it took over.
 
 It knows the world only through ports: pods through `PodAPI`, results through
-`TaskStore`; what to launch comes as `Launch`es with manifests the front-end built.
+`TaskStore` (+ a `ResultGate` when results are committed later: results.py); what to launch comes
+as `Launch`es with manifests the front-end built.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from podherd.core.executor.attempts import (
 )
 from podherd.core.executor.cleanup import Cleaner
 from podherd.core.executor.creates import CreateAnswer, Creates
-from podherd.core.executor.handback import hand_back
+from podherd.core.executor.handback import hand_back, revoke_pod
 from podherd.core.executor.inbox import Inbox
 from podherd.core.executor.leftovers import LeftoverSweep
 from podherd.core.executor.results import Results
@@ -45,7 +46,7 @@ from podherd.core.podstatus import (
     pod_outcome,
     timeout_outcome,
 )
-from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, TaskStore
+from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, ResultGate, TaskStore
 from podherd.core.selectors import owner_selector
 from podherd.core.stats import Tally
 
@@ -86,6 +87,7 @@ class KubernetesExecutor:
         scheme: LabelScheme,
         wake: threading.Event | None = None,
         clock: Clock = time.monotonic,
+        gate: ResultGate | None = None,
     ) -> None:
         self.pods = pods
         self.store = store
@@ -98,7 +100,7 @@ class KubernetesExecutor:
         self.events: Inbox[PodEvent] = Inbox()
         self.watchers: dict[str, PodWatcher] = {}
         self.cleaner = Cleaner(pods, scheme, str(owner_id))
-        self.results = Results(store, pods, self.cleaner, settings)
+        self.results = Results(store, pods, self.cleaner, settings, gate)
         self.creates = Creates(pods, settings.worker_pods_creation_batch_size, self.wake)
         self.leftovers = LeftoverSweep(
             self._known_pods,
@@ -275,7 +277,14 @@ class KubernetesExecutor:
         if self.clock() - self._last_reconcile > RECONCILE_EVERY:
             self._last_reconcile = self.clock()
             self._reconcile()
-        return work
+        return work + self.results.release_waiting()
+
+    def revoke(self, namespace: str, name: str) -> bool:
+        """Stop following an attempt, recording nothing, and delete its pod (handback.revoke_pod)."""
+        att = self.attempts.pop((namespace, name), None)
+        if att is not None:
+            revoke_pod(att, self.cleaner)
+        return att is not None
 
     # ---- events -------------------------------------------------------------------------------
     def _on_event(self, ev: PodEvent) -> None:
@@ -375,7 +384,7 @@ class KubernetesExecutor:
 
     def _busy(self, namespace: str, name: str, uid: str) -> bool:
         """An attempt follows this pod, or a cleanup of it is in flight: not a leftover."""
-        return (namespace, name) in self.attempts or self.cleaner.working_on(uid)
+        return (namespace, name) in self.attempts or self.cleaner.working_on(uid) or self.results.waiting_on(uid)
 
     def _reconcile(self) -> None:
         """A launched pod the watcher no longer knows after a sync is gone (the watch missed its end)."""
