@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, false, or_, select, update
@@ -43,10 +43,9 @@ def state_text(state: Any) -> str | None:
 def alive_scheduler_ids(threshold: float) -> set[int]:
     """SchedulerJob rows that are running with a heartbeat newer than `threshold` seconds (the seed's "alive")."""
     from airflow.jobs.job import Job, JobState
-    from airflow.utils import timezone
     from airflow.utils.session import create_session
 
-    cutoff = timezone.utcnow() - timedelta(seconds=threshold)
+    cutoff = datetime.now(UTC) - timedelta(seconds=threshold)
     with create_session(scoped=False) as session:
         query = select(Job.id).where(
             Job.job_type == "SchedulerJob", Job.state == JobState.RUNNING, Job.latest_heartbeat >= cutoff
@@ -109,11 +108,10 @@ class AirflowTaskInstances:
         from airflow.jobs.job import Job, JobState
         from airflow.models.dagrun import DagRun
         from airflow.models.taskinstance import TaskInstance as TIModel
-        from airflow.utils import timezone
         from airflow.utils.session import create_session
         from airflow.utils.state import DagRunState
 
-        cutoff = timezone.utcnow() - timedelta(seconds=self.threshold)
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.threshold)
         query = (
             select(TIModel.queued_by_job_id)
             .distinct()

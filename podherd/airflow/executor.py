@@ -22,13 +22,13 @@ Airflow owns the queue, the scheduler loop and the metadata DB; podherd owns eve
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.executors.base_executor import BaseExecutor
 from airflow.executors.workloads import ExecuteTask
 from airflow.models.taskinstancekey import TaskInstanceKey
+from airflow.utils.net import get_hostname
 from airflow.utils.state import TaskInstanceState
 
 from podherd.airflow.keys import TIKey
@@ -64,7 +64,7 @@ class PodherdExecutor(BaseExecutor):
 
         if self.job_id is None:
             raise RuntimeError("PodherdExecutor needs the scheduler's job id (set before start())")
-        self.runtime = build_runtime(self, read_options(self._get), int(self.job_id), socket.gethostname())
+        self.runtime = build_runtime(self, read_options(self._get), int(self.job_id), get_hostname())
         self.runtime.start()
 
     def end(self) -> None:
@@ -140,7 +140,7 @@ class PodherdExecutor(BaseExecutor):
         from podherd.airflow.tasklog import LogReader
 
         if self._log_reader is None:
-            self._log_reader = LogReader(read_options(self._get), socket.gethostname())
+            self._log_reader = LogReader(read_options(self._get), get_hostname())
         return self._log_reader.read(ti, try_number)  # type: ignore[no-any-return]
 
     @staticmethod

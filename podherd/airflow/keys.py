@@ -80,9 +80,14 @@ class TIKey:
     def with_queue_id(self, queue_id: str) -> TIKey:
         return replace(self, queue_id=queue_id)
 
-    def __str__(self) -> str:
+    @property
+    def name(self) -> str:
+        """The task instance for people (log lines add the try)."""
         mapped = f"[{self.map_index}]" if self.map_index >= 0 else ""
-        return f"{self.dag_id}.{self.task_id}{mapped} {self.run_id} try {self.try_number}"
+        return f"{self.dag_id}.{self.task_id}{mapped} {self.run_id}"
+
+    def __str__(self) -> str:
+        return f"{self.name} try {self.try_number}"
 
 
 def _slug(text: str) -> str:

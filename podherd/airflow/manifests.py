@@ -119,4 +119,4 @@ def launch_of(
             run = replace(run, key=found)
     manifest = build_manifest(run, owner, settings, template, where.name if where else None, mutate)
     pod = where or PodRef(manifest["metadata"]["namespace"], manifest["metadata"]["name"])
-    return Launch(ref=run.key.ref, name=str(run.key), pod=pod, manifest=manifest)
+    return Launch(ref=run.key.ref, name=run.key.name, pod=pod, manifest=manifest)
