@@ -51,6 +51,7 @@ class PodherdExecutor(BaseExecutor):
         super().__init__(*args, **kwargs)
         self.runtime: Any = None  # runtime.Runtime, built in start()
         self.workloads: dict[TIKey, ExecuteTask] = {}  # launched, not finished: for a hand back
+        self.current: dict[TaskInstanceKey, TIKey] = {}  # the queueing each running key stands for
         self._not_ready = ""
         self._last_error = ""
         self._log_reader: Any = None
@@ -102,6 +103,7 @@ class PodherdExecutor(BaseExecutor):
                 self.fail(key, f"podherd: cannot build the pod: {e}")
                 continue
             self.workloads[task_key(workload.ti)] = workload
+            self.current[key] = task_key(workload.ti)
             launches.append(launch)
         self.runtime.executor.launch(launches)
 
@@ -124,6 +126,7 @@ class PodherdExecutor(BaseExecutor):
             self.running.discard(ti.key)
             key = task_key(ti)
             self.workloads.pop(key, None)
+            self.current.pop(ti.key, None)
             if self.runtime is not None:
                 self.runtime.revoke(key)
         except Exception:
@@ -150,10 +153,17 @@ class PodherdExecutor(BaseExecutor):
         return get_cli_commands()
 
     # ---- the store's EventSink (store.py) -----------------------------------------------------
-    def finished(self, key: TIKey, success: bool, info: str) -> None:
+    def finished(self, key: TIKey, success: bool, info: str | None) -> None:
+        akey = _airflow_key(key)
         self.workloads.pop(key, None)
-        state = TaskInstanceState.SUCCESS if success else TaskInstanceState.FAILED
-        self.change_state(_airflow_key(key), state, info)
+        current = self.current.get(akey)
+        if current is not None and not current.same_attempt(key):
+            return  # a newer queueing of this try runs under the same key: leave it be
+        self.current.pop(akey, None)
+        if info is None:
+            self.running.discard(akey)
+            return
+        self.change_state(akey, TaskInstanceState.SUCCESS if success else TaskInstanceState.FAILED, info)
 
     def pending(self, key: TIKey) -> bool:
         return _airflow_key(key) in self.event_buffer
@@ -162,9 +172,11 @@ class PodherdExecutor(BaseExecutor):
         workload = self.workloads.pop(key, None)
         if workload is None:
             return False
+        self.current.pop(workload.ti.key, None)
         self.running.discard(workload.ti.key)
         self.queued_tasks[workload.ti.key] = workload
         return True
 
     def adopted(self, key: TIKey) -> None:
         self.running.add(_airflow_key(key))
+        self.current[_airflow_key(key)] = key

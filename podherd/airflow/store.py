@@ -67,7 +67,10 @@ class TaskInstances(Protocol):
 class EventSink(Protocol):
     """The executor's side: its event buffer and its running set (executor.py)."""
 
-    def finished(self, key: TIKey, success: bool, info: str) -> None: ...
+    def finished(self, key: TIKey, success: bool, info: str | None) -> None:
+        """The attempt's pod finished. `info` None: no event (the task instance moved on to another attempt);
+        either way the executor stops counting the attempt as running, unless a newer queueing of the same
+        try runs under the same TaskInstanceKey."""
 
     def pending(self, key: TIKey) -> bool:
         """The key's event still waits in the event buffer (the scheduler has not drained it)."""
@@ -153,10 +156,21 @@ class EventBufferStore:
         return True  # the Task SDK sets RUNNING itself, through the execution API
 
     def record(self, ref: AttemptRef, outcome: Outcome, log_tail: str = "") -> str:
+        """An event for the scheduler, if the task instance is still at this attempt.
+
+        A resumed deferral, a rescheduled sensor poke and a requeue run the same try again under the
+        same TaskInstanceKey: the first pod's exit must not be read as the new run's end (the
+        scheduler would fail the task instance "killed externally"). So the row is read first; a
+        result of an earlier attempt is dropped (its pod is then removed at once: `durable`).
+        """
         key = TIKey.from_ref(ref)
         if key is None:
             return "not a task instance"
+        row = self.tis.rows([key.ti]).get(key.ti)
         success = outcome.state == SUCCESS
+        if row is None or not row.key.same_attempt(key):
+            self.sink.finished(key, success, None)
+            return "an earlier attempt's: the task instance moved on"
         info = describe(outcome, log_tail)
         if not success:
             log.warning("%s failed in its pod: %s", key, info.splitlines()[0])
@@ -193,8 +207,9 @@ class EventBufferStore:
         runs = self.tis.take_over(dead_owner, self.owner)
         launches = []
         for run in runs:
-            self.sink.adopted(run.key)
-            launches.append(self.launch_of(run, pod_for(run.key, found)))
+            launch = self.launch_of(run, pod_for(run.key, found))
+            self.sink.adopted(TIKey.from_ref(launch.ref) or run.key)
+            launches.append(launch)
         return launches
 
     # ---- ResultGate -----------------------------------------------------------------------------

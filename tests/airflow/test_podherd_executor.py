@@ -3,8 +3,9 @@
 The provider's probe DAG (dags/podherd_probe.py), with `[core] executor` swapped: success, a task
 failing with exit code 3, a container exiting 3 before the Task SDK runs, a retry, a
 `pod_override`, an invalid image (failed with a clear reason, in the scheduler's log and in
-Airflow's `log` table), and a live log read through the executor while the task runs. Then what
-is podherd's: one pod per try with the deterministic name computed from the task instance rows,
+Airflow's `log` table), and a live log read through the executor while the task runs; beside it
+dags/podherd_requeue.py, whose tasks run the same try twice (a deferral resumed, a rescheduled
+sensor poke): a pod per queueing, never a name reused. Then what is podherd's: one pod per try with the deterministic name computed from the task instance rows,
 each created once; the kept failed pod labelled done; `airflow kubernetes cleanup-pods` removes it;
 the `[podherd]` options and `airflow podherd` commands are there.
 """
@@ -20,12 +21,13 @@ from sqlalchemy import text
 
 from podherd.airflow.keys import TIKey, pod_name
 from tests.airflow.conftest import AirflowFactory
-from tests.airflow.harness import API_SERVER, PODHERD_EXECUTOR, AirflowDeployment, AirflowEnv, agent_of
+from tests.airflow.harness import API_SERVER, DAGS, PODHERD_EXECUTOR, AirflowDeployment, AirflowEnv, agent_of
 from tests.ha.harness import Harness
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration, pytest.mark.timeout(900)]
 
 PROBE = "podherd_probe"
+REQUEUE = "podherd_requeue"
 EXPECTED = {
     "ok": ("success", 1),
     "fail_exit": ("failed", 1),
@@ -92,11 +94,17 @@ def _exit_codes(pod: Any) -> list[int | None]:
 def test_probe_dag_one_scheduler_sqlite(
     airflow_env: AirflowEnv, embedded_cluster: Harness, airflow_factory: AirflowFactory
 ) -> None:
-    af = airflow_factory(airflow_env, executor=PODHERD_EXECUTOR, config=FAST)
-    startup = af.start(schedulers=1)
+    af = airflow_factory(
+        airflow_env,
+        executor=PODHERD_EXECUTOR,
+        config=FAST,
+        dag_files=(DAGS / "podherd_probe.py", DAGS / f"{REQUEUE}.py"),
+    )
+    startup = af.start(schedulers=1, triggerer=True, dag_ids=(PROBE, REQUEUE))
     s1 = af.scheduler_job_ids(alive=True)["s1"]
     t0 = time.monotonic()
     run_id = af.trigger(PROBE)
+    requeue_run = af.trigger(REQUEUE)
 
     # A live log, read while the task runs: the API server asks the executor, which reads the pod's log.
     af.wait_task_state(PROBE, run_id, "long_logs", ["running"], timeout=180)
@@ -129,7 +137,17 @@ def test_probe_dag_one_scheduler_sqlite(
     names = Counter(r["name"] for r in creates)
     assert all(n == 1 for n in names.values()), f"a pod name created twice: {names}"
     expected_names = {pod_name(k): k.task_id for k in attempts(af, PROBE)}
-    assert Counter(expected_names[n] for n in names) == EXPECTED_PODS
+    assert Counter(expected_names[n] for n in names if n in expected_names) == EXPECTED_PODS
+
+    # The same try run twice (deferral resumed, sensor rescheduled): two queueings, two pods, try 1.
+    assert af.wait_run(REQUEUE, requeue_run, timeout=120)["state"] == "success"
+    requeued = af.task_instances(REQUEUE, requeue_run)
+    assert {k: (ti["state"], ti["try_number"]) for k, ti in requeued.items()} == {
+        "deferred": ("success", 1),
+        "rescheduled": ("success", 1),
+    }
+    requeue_pods = Counter(r["name"].split("-t1-")[0] for r in creates if r["name"] not in expected_names)
+    assert requeue_pods == Counter({"podherd-requeue-deferred": 2, "podherd-requeue-rescheduled": 2}), requeue_pods
 
     # Failed pods are kept, labelled done (delete_worker_pods_on_failure=False), the rest deleted.
     af.wait_for(

@@ -34,8 +34,12 @@ class Sink:
         self.requeued: list[TIKey] = []
         self.running: set[TIKey] = set()
         self.known: set[TIKey] = set()
+        self.dropped: list[TIKey] = []
 
-    def finished(self, key: TIKey, success: bool, info: str) -> None:
+    def finished(self, key: TIKey, success: bool, info: str | None) -> None:
+        if info is None:
+            self.dropped.append(key)
+            return
         self.buffer[key] = (success, info)
         self.emitted.append((key, success))
 
@@ -194,6 +198,23 @@ def test_the_pod_is_removed_only_once_the_scheduler_committed_the_result(
     ex.stop()
 
 
+@pytest.mark.parametrize(
+    "now", [KEY.with_queue_id("q2"), replace(KEY, try_number=2), None], ids=["requeued", "next try", "row gone"]
+)
+def test_an_earlier_attempts_result_sends_no_event_and_frees_its_pod(
+    world: tuple[Sink, Rows, FakePods], now: TIKey | None
+) -> None:
+    """A resumed deferral runs the same try again: the first pod's exit must not end the new run."""
+    sink, rows, server = world
+    if now is not None:
+        rows.put(now, "queued", ME)
+    st = store(sink, rows, server)
+    assert st.record(KEY.ref, Outcome(SUCCESS)).startswith("an earlier attempt")
+    assert sink.emitted == [] and sink.dropped == [KEY]
+    where = PodRef("default", pod_name(KEY), "u")
+    assert st.durable([(KEY.ref, where)]) == {where: Durability.DURABLE}
+
+
 def test_an_event_drained_but_not_committed_is_emitted_again(world: tuple[Sink, Rows, FakePods]) -> None:
     sink, rows, server = world
     rows.put(KEY, "running", ME)
@@ -280,7 +301,7 @@ def test_takeover_lists_the_pods_first_and_follows_the_providers_random_names(
         (provider_ref, "dag-task-ab12cd34"),
         (replace(KEY, task_id="other").ref, pod_name(replace(KEY, task_id="other"))),
     ]
-    assert sink.running == {KEY.with_queue_id("3"), replace(KEY, task_id="other")}
+    assert sink.running == {KEY.with_queue_id(""), replace(KEY, task_id="other")}, "as the pods say"
 
 
 def test_release_requeues_a_known_workload(world: tuple[Sink, Rows, FakePods]) -> None:
