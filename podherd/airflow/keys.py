@@ -96,7 +96,7 @@ def _slug(text: str) -> str:
 
 
 def pod_name(key: TIKey) -> str:
-    """`<dag>-<task>-t<try>-<digest>`: readable, and a function of the whole attempt (DNS-1123, ≤ 63).
+    """`<dag>-<task>[-<map index>]-t<try>-<digest>`: readable, and a function of the whole attempt (DNS-1123, ≤ 63).
 
     The digest is 12 hex digits (48 bits) of the attempt's full key, queue id included: two
     attempts sharing a name would need a collision between pods that exist at the same time. If
@@ -104,7 +104,8 @@ def pod_name(key: TIKey) -> str:
     taken") instead of following another attempt's pod.
     """
     digest = hashlib.sha256(encode_key([*map(str, key.airflow_key()), key.queue_id]).encode()).hexdigest()[:12]
-    suffix = f"-t{key.try_number}-{digest}" if 0 <= key.try_number < 10**9 else f"-{digest}"
+    mapped = f"-{key.map_index}" if 0 <= key.map_index < 10**6 else ""
+    suffix = f"{mapped}-t{key.try_number}-{digest}" if 0 <= key.try_number < 10**9 else f"-{digest}"
     head = _slug(f"{key.dag_id}-{key.task_id}")[: MAX_POD_NAME - len(suffix)].strip("-") or "task"
     return head + suffix
 
