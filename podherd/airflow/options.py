@@ -38,8 +38,8 @@ PODHERD_DEFAULTS: Mapping[str, str] = {
     "liveness": "both",
     "lease_namespace": "",
     "done_pod_retention": "86400",
-    "kube_client_qps": "50",
-    "kube_client_burst": "100",
+    "kube_client_qps": "200",
+    "kube_client_burst": "400",
     "adoption_policy": "podherd",
 }
 PROVIDER_DEFAULTS: Mapping[str, str] = {  # the provider's defaults, for a getter that has none

@@ -8,8 +8,8 @@ unit test hands it in-memory fakes (tests/unit/fakes.py) and the two front-ends 
 |-------------|------------------------------------------------------|--------------------------------------------------|
 | PodAPI      | create/get/delete (uid precondition)/patch/list/watch/log pods | `core.kube.client.KubeClient`          |
 | LeaseAPI    | get/create/replace/list/delete Leases                | `core.kube.client.KubeClient`                    |
-| TaskStore   | record launched/running/result, release, take over   | `standalone.store.DbTaskStore` (Airflow: next)   |
-| AliveSource | who else is alive, or None when nobody can tell      | `standalone.alive.JobTable`, `core.ha.liveness.Liveness` |
+| TaskStore   | record launched/running/result, release, take over   | `standalone.store.DbTaskStore`, `airflow.store.EventBufferStore` |
+| AliveSource | who else is alive, or None when nobody can tell      | `standalone.alive.JobTable`, `airflow.alive.SchedulerJobs`, `core.ha.liveness.Liveness` |
 | Executor    | where the sweeper hands taken-over work              | `core.executor.executor.KubernetesExecutor`      |
 | ResultGate  | optional: when a recorded result is durable          | `airflow.store.EventBufferStore` (Airflow only)  |
 | Clock       | monotonic seconds                                    | `time.monotonic`                                 |
