@@ -233,3 +233,21 @@ def test_defaults_are_the_providers_and_in_cluster_ignores_the_kubeconfig() -> N
 def test_inconsistent_options_are_refused_naming_the_option(values: dict[tuple[str, str], str], match: str) -> None:
     with pytest.raises(OptionError, match=match):
         read_options(getter(values))
+
+
+def test_a_per_task_template_is_read_and_changes_when_its_file_does(tmp_path: Any) -> None:
+    from podherd.airflow.runtime import Templates
+
+    gpu = tmp_path / "gpu.yaml"
+    gpu.write_text("metadata:\n  labels: {pool: gpu}\nspec:\n  nodeSelector: {gpu: 'true'}\n")
+    templates = Templates()
+    run = task_run(workload({"pod_template_file": str(gpu)}))
+    m = build_manifest(run, 5, SETTINGS, templates.load(run.template_file or ""))
+    assert m["metadata"]["labels"]["pool"] == "gpu" and m["spec"]["nodeSelector"] == {"gpu": "true"}
+    gpu.write_text("- not a pod\n")
+    import os
+
+    os.utime(gpu, (1, 1))  # a new mtime: re-read
+    with pytest.raises(ValueError, match="not a mapping"):
+        templates.load(str(gpu))
+    assert templates.load("") is None
