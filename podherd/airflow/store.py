@@ -215,6 +215,8 @@ class EventBufferStore:
     # ---- ResultGate -----------------------------------------------------------------------------
     def durable(self, waiting: Sequence[tuple[AttemptRef, PodRef]]) -> dict[PodRef, Durability]:
         keyed = [(TIKey.from_ref(ref), ref, pod) for ref, pod in waiting]
+        waiting_refs = {ref for ref, _pod in waiting}
+        self.events = {r: e for r, e in self.events.items() if r in waiting_refs}  # no pod waits: nothing to resend
         rows = self.tis.rows(sorted({k.ti for k, _r, _p in keyed if k is not None}))
         alive = self.alive()
         answers: dict[PodRef, Durability] = {}
