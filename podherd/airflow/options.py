@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from podherd.core.executor.settings import ExecutorSettings
 from podherd.core.ha.liveness import Mode
@@ -187,7 +188,11 @@ def _executor(r: _Reader, namespace: str, interval: float) -> ExecutorSettings:
     )
 
 
-def _choice(r: _Reader, key: str, kind: type[Mode] | type[Policy]) -> Mode | Policy:  # type: ignore[return]
+E = TypeVar("E", Mode, Policy)
+
+
+def _choice(r: _Reader, key: str, kind: type[E]) -> E:
+    """A `[podherd]` option that names one value of an enum; anything else is refused, naming the choices."""
     text = r.text(PODHERD, key).lower()
     try:
         return kind(text)
