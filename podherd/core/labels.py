@@ -4,17 +4,21 @@ Two schemes exist: ``podherd`` (prefixed keys, the default) and ``airflow``,
 which reproduces the anchor's exact label strings so that podherd can share a
 namespace (and the seed's selectors) with an Airflow KubernetesExecutor
 deployment. A scheme reads an attempt's identity back from a pod's annotations
-(`LabelScheme.identity`): labels are lossy, annotations are not. Also here: label-value
-sanitising and the one JSON-pointer helper for patches of labels and annotations.
+(`LabelScheme.identity`): labels are lossy, annotations are not. `AIRFLOW_TI_SCHEME` is the
+airflow scheme as `podherd.airflow.PodherdExecutor` uses it: an attempt's key is a whole task
+instance (dag, task, run, map index, plus the queueing it belongs to), read from several
+annotations, so pods the provider's executor left behind are recognised too. Also here:
+label-value sanitising and the one JSON-pointer helper for patches of labels and annotations.
 Everything here is pure: no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -22,11 +26,14 @@ from podherd.core.ports import AttemptRef
 
 __all__ = [
     "AIRFLOW_SCHEME",
+    "AIRFLOW_TI_SCHEME",
     "LABEL_VALUE_RE",
     "MAX_LABEL_LEN",
     "PODHERD_SCHEME",
     "SCHEMES",
     "LabelScheme",
+    "decode_key",
+    "encode_key",
     "get_scheme",
     "is_valid_label_value",
     "json_pointer",
@@ -40,6 +47,23 @@ LABEL_VALUE_RE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 # The anchor's strip expression, verbatim (airflow kubernetes_helper_functions.make_safe_label_value).
 _UNSAFE_RE = re.compile(r"^[^a-z0-9A-Z]*|[^a-zA-Z0-9_\-\.]|[^a-z0-9A-Z]*$")
 _HASH_LEN = 9
+
+KeyPart = tuple[str, str | None]  # (annotation, default when the pod lacks it; None: required)
+
+
+def encode_key(parts: Sequence[str]) -> str:
+    """A key made of several values, as one string: a compact JSON list (reversible, any characters)."""
+    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_key(key: str) -> list[str] | None:
+    """The values of a key `encode_key` made; None for any other string."""
+    try:
+        parts = json.loads(key)
+    except ValueError:
+        return None
+    ok = isinstance(parts, list) and all(isinstance(p, str) for p in parts)
+    return parts if ok else None
 
 
 @dataclass(frozen=True)
@@ -56,6 +80,9 @@ class LabelScheme:
     try_key: str
     task_id_annotation: str
     try_annotation: str
+    # When set, the attempt's key is several annotations (`encode_key` of their values) instead of
+    # `task_id_annotation` alone: an Airflow task instance is (dag, task, run, map index, queueing).
+    key_annotations: tuple[KeyPart, ...] = ()
 
     def identity(self, pod: Mapping[str, Any]) -> AttemptRef | None:
         """The attempt a pod runs, from its annotations; None if it is not an attempt's pod."""
@@ -63,16 +90,39 @@ class LabelScheme:
         annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
         if not isinstance(annotations, Mapping):
             return None
-        key = annotations.get(self.task_id_annotation)
+        key = self._key(annotations)
         try:
             try_number = int(annotations.get(self.try_annotation))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return None
         return AttemptRef(key, try_number) if isinstance(key, str) and key else None
 
+    def _key(self, annotations: Mapping[str, Any]) -> str | None:
+        if not self.key_annotations:
+            key = annotations.get(self.task_id_annotation)
+            return key if isinstance(key, str) else None
+        parts = []
+        for name, default in self.key_annotations:
+            value = annotations.get(name, default)
+            if not isinstance(value, str):
+                return None
+            parts.append(value)
+        return encode_key(parts)
+
     def identity_annotations(self, ref: AttemptRef) -> dict[str, str]:
-        """The annotations `identity` reads back (podspec writes them on every pod it builds)."""
-        return {self.task_id_annotation: ref.key, self.try_annotation: str(ref.try_number)}
+        """The annotations `identity` reads back (podspec writes them on every pod it builds).
+
+        With `key_annotations`, a part equal to its default is left out (the anchor writes
+        `map_index` only for mapped tasks); a key that is not `encode_key` of as many parts raises.
+        """
+        if not self.key_annotations:
+            return {self.task_id_annotation: ref.key, self.try_annotation: str(ref.try_number)}
+        parts = decode_key(ref.key)
+        if parts is None or len(parts) != len(self.key_annotations):
+            raise ValueError(f"{ref.key!r} is not a {self.name} key")
+        pairs = zip(self.key_annotations, parts, strict=True)
+        out = {name: value for (name, default), value in pairs if value != default}
+        return {**out, self.try_annotation: str(ref.try_number)}
 
 
 PODHERD_SCHEME = LabelScheme(
@@ -99,6 +149,21 @@ AIRFLOW_SCHEME = LabelScheme(
     try_key="try_number",
     task_id_annotation="task_id",
     try_annotation="try_number",
+)
+
+# The airflow scheme as the Airflow front-end uses it: a task instance's key from the anchor's own
+# annotations (dag_id, task_id, run_id, map_index when mapped) plus the queueing the pod belongs to
+# (`external_executor_id`, absent on the anchor's pods). Not a standalone `label_scheme` choice.
+AIRFLOW_TI_SCHEME = replace(
+    AIRFLOW_SCHEME,
+    name="airflow-ti",
+    key_annotations=(
+        ("dag_id", None),
+        ("task_id", None),
+        ("run_id", None),
+        ("map_index", "-1"),
+        ("podherd.io/queue-id", ""),
+    ),
 )
 
 SCHEMES: Mapping[str, LabelScheme] = MappingProxyType({s.name: s for s in (PODHERD_SCHEME, AIRFLOW_SCHEME)})

@@ -32,6 +32,7 @@ __all__ = [
     "PodRequest",
     "build_pod",
     "deep_merge",
+    "finalize",
     "pod_name",
 ]
 
@@ -235,13 +236,27 @@ def _generated(req: PodRequest, scheme: LabelScheme) -> dict[str, Any]:
 def _enforce(pod: dict[str, Any], req: PodRequest, scheme: LabelScheme) -> dict[str, Any]:
     """Re-apply the fields invariants depend on, whatever the template/override said."""
     labels, annotations = _identity(req, scheme)
+    return finalize(pod, req.name, req.namespace, labels, annotations, scheme)
+
+
+def finalize(
+    pod: dict[str, Any],
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    scheme: LabelScheme,
+) -> dict[str, Any]:
+    """Make a merged manifest an attempt's pod: its name, namespace, identity labels and annotations
+    win over anything a template or override said; no done label; restartPolicy Never; no status,
+    uid, resourceVersion or generateName. Both front-ends build their pods through this step."""
     pod["apiVersion"] = "v1"
     pod["kind"] = "Pod"
     meta = pod.setdefault("metadata", {})
     if not isinstance(meta, dict):
         meta = pod["metadata"] = {}
-    meta["name"] = req.name
-    meta["namespace"] = req.namespace
+    meta["name"] = name
+    meta["namespace"] = namespace
     meta.pop("generateName", None)
     meta.pop("resourceVersion", None)  # a create carrying an RV is a 500 from the server
     meta.pop("uid", None)

@@ -8,9 +8,10 @@ unit test hands it in-memory fakes (tests/unit/fakes.py) and the two front-ends 
 |-------------|------------------------------------------------------|--------------------------------------------------|
 | PodAPI      | create/get/delete (uid precondition)/patch/list/watch/log pods | `core.kube.client.KubeClient`          |
 | LeaseAPI    | get/create/replace/list/delete Leases                | `core.kube.client.KubeClient`                    |
-| TaskStore   | record launched/running/result, release, take over   | `standalone.store.DbTaskStore` (Airflow: next)   |
-| AliveSource | who else is alive, or None when nobody can tell      | `standalone.alive.JobTable`, `core.ha.liveness.Liveness` |
+| TaskStore   | record launched/running/result, release, take over   | `standalone.store.DbTaskStore`, `airflow.store.EventBufferStore` |
+| AliveSource | who else is alive, or None when nobody can tell      | `standalone.alive.JobTable`, `airflow.alive.SchedulerJobs`, `core.ha.liveness.Liveness` |
 | Executor    | where the sweeper hands taken-over work              | `core.executor.executor.KubernetesExecutor`      |
+| ResultGate  | optional: when a recorded result is durable          | `airflow.store.EventBufferStore` (Airflow only)  |
 | Clock       | monotonic seconds                                    | `time.monotonic`                                 |
 
 The values crossing them are plain and frozen: `AttemptRef` (which try of which task: a front-end
@@ -204,6 +205,27 @@ def apply_each(store: TaskStore, ops: Sequence[StoreOp]) -> list[object]:
         else:
             answers.append(store.release(op.ref))
     return answers
+
+
+class Durability(StrEnum):
+    """What a `ResultGate` says of a finished pod whose result was handed to `TaskStore.record`."""
+
+    DURABLE = "durable"  # committed (or the task moved on): remove the pod now
+    PENDING = "pending"  # not yet: keep the pod, ask again at the next sync
+    RELEASED = "released"  # no longer this owner's to remove (handed to the task's owner): forget it
+
+
+class ResultGate(Protocol):
+    """For a front-end whose `record` is committed later by someone else.
+
+    Airflow's scheduler commits its executor's event buffer after each `sync()`: when `record`
+    returns, the result is only in memory. With a gate, the executor keeps a finished pod until
+    the gate says its result is durable (result before removal, DESIGN §4.4); without one,
+    `record` itself is durable (the standalone scheduler).
+    """
+
+    def durable(self, waiting: Sequence[tuple[AttemptRef, PodRef]]) -> Mapping[PodRef, Durability]:
+        """Asked once per sync with every pod still waiting; a pod left out of the answer stays PENDING."""
 
 
 class AliveSource(Protocol):

@@ -33,6 +33,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -51,9 +52,13 @@ DAGS = HERE / "dags"
 ENV_SCRIPT = REPO / "scripts" / "airflow-env.sh"
 
 KUBERNETES_EXECUTOR = "airflow.providers.cncf.kubernetes.executors.kubernetes_executor.KubernetesExecutor"
+PODHERD_EXECUTOR = "podherd.airflow.PodherdExecutor"
 AIRFLOW_IMAGE = ("apache/airflow", "3.3.2")  # any valid reference: process mode never pulls
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
 USER_AGENT = re.compile(r"^podherd-airflow-test \((?P<name>[^)]+)\)")
+PODHERD_AGENT = re.compile(
+    r"^podherd/\S+ \((?:replica \d+|airflow)\) airflow/(?P<name>\S+)$"
+)  # podherd.airflow.runtime
 API_SERVER = "api-server"
 DAG_PROCESSOR = "dag-processor"
 TRIGGERER = "triggerer"
@@ -137,8 +142,13 @@ def start_embedded_cluster(tmp: Path, *args: str) -> Harness:
 
 
 def agent_of(record: Record) -> str | None:
-    """Name of the harness process that sent an audit record (`s1`, `api-server`), else None."""
-    m = USER_AGENT.match(record.get("userAgent", ""))
+    """Name of the harness process that sent an audit record (`s1`, `api-server`), else None.
+
+    The provider's clients carry the harness's User-Agent; podherd's executor sets its own,
+    `podherd/<v> (replica <job id>) airflow/<hostname>`, whose hostname is the process name here.
+    """
+    agent = record.get("userAgent", "")
+    m = USER_AGENT.match(agent) or PODHERD_AGENT.match(agent)
     return m.group("name") if m else None
 
 
@@ -573,3 +583,49 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     """Signal the process group led by `proc` (started with start_new_session=True)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
+
+
+# ---- a process supervisor ------------------------------------------------------------------------------
+COMMANDS = {API_SERVER: ("api-server",), DAG_PROCESSOR: ("dag-processor",), TRIGGERER: ("triggerer",)}
+
+
+class Supervisor(threading.Thread):
+    """Restarts the Airflow processes it watches when they exit, as Kubernetes restarts a crashed container.
+
+    Airflow 3.3's scheduler, API server and DAG processor exit when their database goes away (the
+    scheduler's loop re-raises, `executor.end()` runs, the process ends); a deployment relies on its
+    supervisor to start them again. `incarnations[name]` lists each run as [started, ended or None]
+    (time.time()), so a test can tell which scheduler process was alive when.
+    """
+
+    def __init__(self, af: AirflowDeployment, names: Sequence[str], since: float, period: float = 1.0) -> None:
+        """`since`: when the processes it takes over were started."""
+        super().__init__(name="airflow-supervisor", daemon=True)
+        self.af = af
+        self.names = list(names)
+        self.period = period
+        self.stopping = threading.Event()
+        self.incarnations: dict[str, list[list[float | None]]] = {n: [[since, None]] for n in names}
+        for name in names:
+            af.forget(name)  # may die: wait_for must not fail on it
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.period):
+            for name in self.names:
+                proc = self.af.procs.get(name)
+                if proc is None or proc.poll() is None:
+                    continue
+                self.incarnations[name][-1][1] = time.time()
+                self.af.start_process(name, *COMMANDS.get(name, ("scheduler",)))
+                self.incarnations[name].append([time.time(), None])
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=10)
+        for name in self.names:
+            proc = self.af.procs.get(name)
+            if proc is not None and proc.poll() is not None and self.incarnations[name][-1][1] is None:
+                self.incarnations[name][-1][1] = time.time()
+
+    def restarts(self) -> dict[str, int]:
+        return {name: len(runs) - 1 for name, runs in self.incarnations.items()}

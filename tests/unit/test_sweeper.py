@@ -212,3 +212,21 @@ def test_without_the_interleaving_the_same_missing_pod_is_relaunched() -> None:
     sw = sweeper(FakePods(book.journal).client("5"), FakeTasks(book, 5), FakeAlive(set()), ex)
     sw.tick()
     assert [w.ref for w, _p in ex.launched] == [work.ref] and sw.stats.relaunched == 1
+
+
+# ---- adopt: orphans a front-end's own scheduler hands over (Airflow's try_adopt_task_instances) ----
+
+
+def test_adopt_claims_with_a_cas_and_retries_a_claim_the_api_did_not_answer() -> None:
+    book = TaskBook()
+    server = FakePods(book.journal)
+    a, b = orphan(book, server, "a"), orphan(book, server, "b")
+    ex = FakeExecutor()
+    sw = sweeper(server.client("5"), FakeTasks(book, 5), FakeAlive(set()), ex)
+    server.fail["patch"] = [ApiException(status=503, reason="Unavailable")]
+    sw.adopt(a, 3)  # the API failed: kept for a retry
+    sw.adopt(b, 3)
+    assert [w.pod.name for w, p in ex.launched] == ["b"] and server.owner("default", "b") == "5"
+    assert sw.retry_adoptions() == 1
+    assert [w.pod.name for w, p in ex.launched] == ["b", "a"] and server.owner("default", "a") == "5"
+    assert sw.stats.tasks_taken_over == 2 and sw.stats.claims_won == 2

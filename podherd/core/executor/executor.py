@@ -7,7 +7,8 @@ store, then the pod deleted (uid precondition) or labelled done (DESIGN ยง4.4) โ
 one path (`results.Results.finish`) for attempts this replica ran and for pods it took over.
 
 It knows the world only through ports: pods through `PodAPI`, results through
-`TaskStore`; what to launch comes as `Launch`es with manifests the front-end built.
+`TaskStore` (+ a `ResultGate` when results are committed later: results.py); what to launch comes
+as `Launch`es with manifests the front-end built.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from podherd.core.executor.batch import Batch, Then
 from podherd.core.executor.cleanup import Cleaner
 from podherd.core.executor.creates import CreateAnswer, Creates
 from podherd.core.executor.creating import CreateAnswers
-from podherd.core.executor.handback import hand_back
+from podherd.core.executor.handback import hand_back, revoke_pod
 from podherd.core.executor.inbox import Inbox
 from podherd.core.executor.leftovers import LeftoverSweep
 from podherd.core.executor.results import Results
@@ -44,7 +45,7 @@ from podherd.core.podstatus import (
     pod_outcome,
     timeout_outcome,
 )
-from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, Running, StoreOp, TaskStore
+from podherd.core.ports import Clock, Launch, Pod, PodAPI, PodRef, ResultGate, Running, StoreOp, TaskStore
 from podherd.core.selectors import owner_selector
 from podherd.core.stats import Tally
 
@@ -85,6 +86,7 @@ class KubernetesExecutor(CreateAnswers):
         scheme: LabelScheme,
         wake: threading.Event | None = None,
         clock: Clock = time.monotonic,
+        gate: ResultGate | None = None,
     ) -> None:
         self.pods = pods
         self.store = store
@@ -97,7 +99,7 @@ class KubernetesExecutor(CreateAnswers):
         self.events: Inbox[PodEvent] = Inbox()
         self.watchers: dict[str, PodWatcher] = {}
         self.cleaner = Cleaner(pods, scheme, str(owner_id))
-        self.results = Results(store, pods, self.cleaner, settings)
+        self.results = Results(store, pods, self.cleaner, settings, gate)
         self.creates = Creates(pods, settings.worker_pods_creation_batch_size, self.wake)
         self.leftovers = LeftoverSweep(
             self._known_pods,
@@ -223,7 +225,14 @@ class KubernetesExecutor(CreateAnswers):
         for follow_up in follow_ups:
             follow_up()
         self._create_due()
-        return work
+        return work + self.results.release_waiting()
+
+    def revoke(self, namespace: str, name: str) -> bool:
+        """Stop following an attempt, recording nothing, and delete its pod (handback.revoke_pod)."""
+        att = self.attempts.pop((namespace, name), None)
+        if att is not None:
+            revoke_pod(att, self.cleaner)
+        return att is not None
 
     def _save(
         self, answers: list[CreateAnswer], events: list[PodEvent], timed_out: list[Attempt], everything: bool
@@ -358,7 +367,7 @@ class KubernetesExecutor(CreateAnswers):
 
     def _busy(self, namespace: str, name: str, uid: str) -> bool:
         """An attempt follows this pod, or a cleanup of it is in flight: not a leftover."""
-        return (namespace, name) in self.attempts or self.cleaner.working_on(uid)
+        return (namespace, name) in self.attempts or self.cleaner.working_on(uid) or self.results.waiting_on(uid)
 
     def _reconcile(self) -> None:
         """A launched pod the watcher no longer knows after a sync is gone (the watch missed its end)."""

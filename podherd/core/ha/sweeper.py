@@ -182,6 +182,17 @@ class Sweeper:
                 log.warning("replica %s took over %d tasks of dead replica %s", self.me, len(work), owner)
         return n
 
+    def adopt(self, work: Launch, dead_owner: int) -> None:
+        """Take over one attempt of `dead_owner` that a front-end's own scheduler handed over.
+
+        Airflow's scheduler hands a dead scheduler's task instances to `try_adopt_task_instances`;
+        they go the same way as `take_over`'s: CAS claim, follow, or (404) ask the store. A claim the
+        API did not answer is retried on the next ticks.
+        """
+        self._tally.add("tasks_taken_over")
+        if not self._adopt(work, str(dead_owner)):
+            self._pending[(work.pod.namespace, work.pod.name)] = (work, str(dead_owner))
+
     def _adopt(self, work: Launch, dead: str) -> bool:
         """Claim the attempt's pod (CAS) and follow it; create it if it never existed; count it lost if gone.
 
