@@ -1070,9 +1070,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Step through the sizes (stopping after a step that could not finish); print, write JSON + Markdown + PNG."""
+    from benchmarks.cluster_bench import machine_info
+
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    started = time.time()
+    started, machine = time.time(), machine_info()  # the commit and dirty flag of the code that runs, not of the end
     steps: list[dict[str, Any]] = []
     with databases(args.db) as fresh:
         for n in args.size_list:
@@ -1091,6 +1093,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         heartbeat=args.heartbeat, threshold=args.threshold, task_seconds=TASK_SECONDS,
         wall_seconds=round(time.time() - started, 1), summary=summary, limits=evaluate(summary), steps=steps,
     )  # fmt: skip
+    results["machine"] = {**machine, "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     publish(results, "scale", args.out, render, plot)
     return results
 
