@@ -1,4 +1,4 @@
-"""`podherd bench thrash|sweep|throughput`: run the reproducible benchmarks in `benchmarks/`.
+"""`podherd bench thrash|sweep|throughput|race|scale`: run the reproducible benchmarks in `benchmarks/`.
 
 The benchmark scripts live in the source checkout, not in the installed package (they need
 matplotlib and write into `benchmarks/results/`), so this command finds them next to the
@@ -17,12 +17,12 @@ import typer
 
 from podherd.commands.common import fail
 
-SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput", "race": "race"}
+SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput", "race": "race", "scale": "scale"}
 FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 app = typer.Typer(
     help=(
-        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput. "
+        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale. "
         "Results go to benchmarks/results/ (JSON, Markdown, PNG); see docs/performance.md."
     ),
     no_args_is_help=True,
@@ -30,6 +30,9 @@ app = typer.Typer(
 
 QUICK = typer.Option(False, "--quick", help="Small sizes: finishes in under a minute.")
 OUT = typer.Option(None, "--out", help="Directory for the JSON, Markdown and PNG (default: benchmarks/results/).")
+QUICK_SCALE = typer.Option(
+    False, "--quick", help="1,500 and 3,000 pods: a few minutes; to a temporary directory unless --out is given."
+)
 SCRIPT_HELP = typer.Option(False, "--script-help", help="Show every option of the benchmark script and exit.")
 
 
@@ -108,3 +111,16 @@ def race(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script
     Other options go to benchmarks/race.py: --runs --pods --db sqlite,postgres --no-stress (see --script-help). --quick writes to a temporary directory unless --out is given.
     """
     run("race", ctx, quick, out, script_help)
+
+
+@app.command("scale", context_settings=FORWARD)
+def scale(
+    ctx: typer.Context, quick: bool = QUICK_SCALE, out: Path | None = OUT, script_help: bool = SCRIPT_HELP
+) -> None:
+    """Up to 100,000 long-running pods in 5 namespaces, watched by 3 replicas; one replica killed -9 at each size.
+
+    Reports per size (10k, 25k, 50k, 100k): replica and API server memory per 10k pods, the watch cache's share, the time to run and record every pod, watch lag, database lock waits, one completed-pod sweep's time and bytes, one watch re-list, the time to take over the killed replica's pods (up to 10,000), and each candidate limit with the first size that hits it.
+
+    Other options go to benchmarks/scale.py: --sizes --orphans --db sqlite|postgres --heartbeat --threshold --repeats --stall (see --script-help).
+    """
+    run("scale", ctx, quick, out, script_help)

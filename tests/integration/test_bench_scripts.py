@@ -1,4 +1,4 @@
-"""Smoke tests: the issue-5 benchmarks still run end to end at tiny sizes and report every number.
+"""Smoke tests: the benchmarks still run end to end at tiny sizes and report every number.
 
 Benchmarks measure; these tests only check shape and exact counts (keys present, every task
 done, every pod accounted for). No timing is asserted: the machines are shared and noisy.
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks import race, replica_profile, sweep_cost, thrash, throughput
+from benchmarks import race, replica_profile, scale, sweep_cost, thrash, throughput
 from podherd.cli import app
 
 pytestmark = pytest.mark.integration
@@ -145,3 +145,44 @@ def test_podherd_bench_forwards_options_to_the_script(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "sweep_cost.json").read_text())["sizes"][0]["pods"] == 50
     bad = CliRunner().invoke(app, ["bench", "sweep", "--no-such-option"])
     assert bad.exit_code == 2
+
+
+SCALE_FIGURES = (
+    "replica_mb_per_10k", "watch_cache_mb_per_10k", "takeover_mb_per_10k", "replica_peak_rss_mb", "server_rss_mb",
+    "server_mb_per_10k", "server_all_running_s", "db_all_running_s", "creates_per_s", "server_cpu_share",
+    "watch_lag_p99_ms", "db_write_p99_ms", "loop_p99_le_s", "sweep_ms", "sweep_bytes", "sweep_requests",
+    "relist_ms", "relist_bytes", "first_claim_s", "last_claim_s", "claims_per_s", "claims_bucket_share",
+)  # fmt: skip
+
+
+def test_scale_tiny_run_reports_every_figure(tmp_path: Path) -> None:
+    argv = ["--sizes", "300", "--orphans", "100", "--heartbeat", "0.5", "--threshold", "3", "--repeats", "1"]
+    doc = on_disk(tmp_path, "scale", scale.main([*argv, "--out", str(tmp_path)]))
+    [step], [row] = doc["steps"], doc["summary"]
+    assert step["completed"] and row["completed"] and step["shares"] == {"a": 100, "b": 100, "victim": 100}
+    assert row["held"] == {"a": 100, "b": 100, "victim": 100} and step["audit"]["pods_created"] == 300
+    for key in SCALE_FIGURES:
+        assert row[key] is not None, key
+    assert (
+        row["sweep_requests"] == 10 and row["sweep_pods"] == 0 and row["relist_pods"] == 20
+    )  # 100 pods / 5 namespaces
+    assert row["orphans"] == row["claims_won"] == 100 and sum(row["claimed_by"].values()) == 100
+    assert step["after_takeover"]["held"]["victim"] == 0 and step["watch_lag"]["pods"] == 20
+    assert row["invariants"] == {"duplicate_creates": 0, "writes_to_live_owners": 0, "refused_claims": 0}
+    limits = doc["limits"]["limits"]
+    assert [lim["name"] for lim in limits] == [lim.name for lim in scale.LIMITS]
+    assert all("300" in lim["values"] for lim in limits)
+    assert "| limit |" in (tmp_path / "scale.md").read_text()
+
+
+def test_scale_quick_never_writes_into_the_published_results(tmp_path: Path) -> None:
+    args = scale.parse_args(["--quick"])
+    assert args.out != scale.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
+    assert args.size_list == [1500, 3000]
+    assert scale.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
+    assert scale.parse_args([]).out == scale.RESULTS and scale.parse_args([]).size_list == [
+        10_000,
+        25_000,
+        50_000,
+        100_000,
+    ]
