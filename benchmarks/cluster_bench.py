@@ -713,6 +713,7 @@ def machine_info() -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": dirty,
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # 1, 5, 15 min when the run started: was it quiet?
     }
 
 
