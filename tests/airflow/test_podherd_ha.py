@@ -52,8 +52,9 @@ HA_CONFIG = {
 DAG_ID = "podherd_effects"
 
 
-def effects_dag(dag_id: str, tasks: int, seconds: float, effects: Path) -> str:
-    """A DAG of `tasks` mapped tasks; each appends its index to `effects` once it starts, then sleeps."""
+def effects_dag(dag_id: str, tasks: int, seconds: float, effects: Path, release: Path | None = None) -> str:
+    """A DAG of `tasks` mapped tasks; each appends its index to `effects` once it starts, then sleeps
+    `seconds`, then (with `release`) waits until that file exists: up to 10 minutes."""
     return f'''"""Written by tests/airflow/test_podherd_ha.py: side effects to count, one line per task run."""
 
 import os
@@ -72,6 +73,9 @@ def effects():
         os.write(fd, f"{{i}}\\n".encode())
         os.close(fd)
         time.sleep({seconds!r})
+        release, deadline = {str(release) if release else None!r}, time.monotonic() + 600
+        while release and not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.2)
         return i
 
     work.expand(i=list(range({tasks})))
