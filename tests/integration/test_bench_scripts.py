@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks import race, replica_profile, scale, sweep_cost, thrash, throughput
+from benchmarks import cluster_bench, race, replica_profile, scale, sweep_cost, thrash, throughput
 from podherd.cli import app
 
 pytestmark = pytest.mark.integration
@@ -68,11 +68,13 @@ def test_replica_profile_tiny_run_reports_every_thread_and_step(tmp_path: Path) 
     assert replica_profile.parse_args(["--quick"]).out != replica_profile.RESULTS
 
 
-def test_race_quick_never_writes_into_the_published_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    args = race.parse_args(["--quick"])
-    assert args.out != race.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
-    assert race.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
-    assert race.parse_args([]).out == race.RESULTS
+@pytest.mark.parametrize("script", [race, thrash, sweep_cost, throughput, cluster_bench], ids=lambda m: m.__name__)
+def test_quick_never_writes_into_the_published_results(script: Any, tmp_path: Path) -> None:
+    args = script.parse_args(["--quick"])
+    assert args.out != script.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
+    args.out.rmdir()
+    assert script.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
+    assert script.parse_args([]).out == script.RESULTS
 
 
 def rec(t: float, verb: str, name: str, replica: str, code: int) -> dict[str, Any]:
