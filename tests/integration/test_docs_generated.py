@@ -37,6 +37,10 @@ def test_a_registered_block_no_document_holds_is_an_error(
     assert "no document holds these blocks: orphan-block" in capsys.readouterr().out
 
 
+def test_the_scale_block_is_registered_once_its_results_file_is_committed() -> None:
+    assert ("scale-summary" in docs.RENDERERS) == (docs.RESULTS / "scale.json").is_file()
+
+
 def test_every_block_names_its_results_file_command_and_commit() -> None:
     for path in docs.DOCUMENTS:
         for m in docs.BLOCK.finditer(path.read_text(encoding="utf-8")):
