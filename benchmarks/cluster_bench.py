@@ -14,7 +14,7 @@ Watch events are generated twice: through the real write path (`Api.patch`) and
 straight into the store, which isolates the fan-out itself.
 
     python benchmarks/cluster_bench.py                    # full size (about 1.5 minutes on 2 cores)
-    python benchmarks/cluster_bench.py --quick            # small sizes, well under a minute
+    python benchmarks/cluster_bench.py --quick            # small sizes, well under a minute; to a temporary directory
     python benchmarks/cluster_bench.py --clients process  # clients outside the server's process
     python benchmarks/cluster_bench.py --profile          # also print cProfile tops of the server
 """
@@ -35,6 +35,7 @@ import pstats
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -52,6 +53,7 @@ from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.registry.listing import parse_list_options, run_list
 
+RESULTS = Path(__file__).resolve().parent / "results"
 NAMESPACE = "bench"
 SELECTED_OWNER = "7"
 SELECTOR = f"owner={SELECTED_OWNER}"
@@ -890,7 +892,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="both",
         help="how watch events are generated: the real Api.patch path, straight Store.update, or both runs",
     )
-    ap.add_argument("--quick", action="store_true", help="small sizes that finish well under a minute")
+    ap.add_argument(
+        "--quick", action="store_true", help="small sizes, well under a minute; to a temporary directory unless --out"
+    )
     ap.add_argument(
         "--clients",
         choices=["thread", "process"],
@@ -900,7 +904,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--plain-http", action="store_true", help="serve plain HTTP instead of HTTPS")
     ap.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the load (what-if for GC pauses)")
     ap.add_argument("--profile", action="store_true", help="print cProfile tops of the server's load/list/watch work")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results", help="output directory")
+    ap.add_argument("--out", type=Path, help=f"output directory (default {RESULTS.relative_to(RESULTS.parents[1])})")
     args = ap.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     for key, default in sizes.items():
@@ -908,6 +912,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, key, default)
     if not 0 < args.selected <= args.pods or args.watchers < 1 or args.events < 1 or args.repeats < 1:
         ap.error("need 0 < --selected <= --pods, --watchers >= 1, --events >= 1, --repeats >= 1")
+    if args.out is None:  # a quick run never overwrites the published results
+        args.out = Path(tempfile.mkdtemp(prefix="podherd-cluster-bench-")) if args.quick else RESULTS
     return args
 
 

@@ -8,42 +8,30 @@ Documents hold generated blocks between two markers:
 
 `python benchmarks/docs.py` rewrites every block from `benchmarks/results/`; `--check` only
 compares and exits 1 naming the blocks that differ (a test runs it, so a table typed by hand or a
-results file changed without regenerating fails the suite). Each block names the results file
-and the commit that produced it.
+results file changed without regenerating fails the suite), and so does a registered block that
+no document holds. Each block names the results file, the command, the commit and whether the
+tree was dirty. Renderers live here or, one module per results file, in `benchmarks/render/`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+if __package__ in (None, ""):  # run as `python benchmarks/docs.py`: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.render import cluster_bench, scale, summary, sweep_cost, thrash, throughput
+from benchmarks.render.common import Renderer, load, provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "performance.md")
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /generated -->)", re.S)
-
-Renderer = Callable[[Path, str], str]
-"""(results directory, relative path from the document to the results directory) -> block text."""
-
-
-def load(results: Path, name: str) -> dict[str, Any]:
-    return json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
-
-
-def provenance(doc: dict[str, Any], name: str, link: str) -> str:
-    m = doc["machine"]
-    dirty = " (uncommitted changes)" if m.get("git_dirty") else ""
-    return (
-        f"<sub>From [`benchmarks/results/{name}.json`]({link}/{name}.json): `{doc['command']}`, "
-        + (f"measuring podherd at {doc['profiled']['git_commit']}, " if "profiled" in doc else "")
-        + f"git {m['git_commit']}{dirty}, {m['date_utc'][:10]}, {m['nproc']} cores.</sub>\n"
-    )
 
 
 def race_summary(results: Path, link: str) -> str:
@@ -94,6 +82,7 @@ def profile_before_after(results: Path, link: str) -> str:
     ]
     return (
         "\n".join(lines)
+        + "\n"
         + provenance(before, "profile-before", link)
         + "<br>\n"
         + provenance(after, "profile-after", link)
@@ -101,6 +90,9 @@ def profile_before_after(results: Path, link: str) -> str:
 
 
 RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
+
+for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale):  # scale's once scale.json exists
+    RENDERERS.update(_module.BLOCKS)
 
 
 def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:
@@ -125,16 +117,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--results", type=Path, default=RESULTS, help="results directory")
     args = ap.parse_args(argv)
     stale: list[str] = []
+    unused = set(RENDERERS)
     for path in DOCUMENTS:
         text = path.read_text(encoding="utf-8")
         link = os.path.relpath(RESULTS, path.parent)
         new, changed = regenerate(text, args.results, link)
         stale += [f"{path.relative_to(ROOT)}: {name}" for name in changed]
+        unused -= {m.group("name") for m in BLOCK.finditer(text)}
         if changed and not args.check:
             path.write_text(new, encoding="utf-8")
     if stale:
         print(("out of date: " if args.check else "rewrote: ") + ", ".join(stale))
-    return 1 if stale and args.check else 0
+    if unused:  # e.g. a results file committed (scale.json) without its block in a document
+        print("no document holds these blocks: " + ", ".join(sorted(unused)))
+    return 1 if (stale and args.check) or unused else 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ response bodies; memory is tracemalloc's peak during one more sweep, and the gro
 during the first sweep.
 
     python benchmarks/sweep_cost.py            # 1k, 10k, 50k pods (about 2 minutes on 2 cores)
-    python benchmarks/sweep_cost.py --quick    # 1k and 5k pods, well under a minute
+    python benchmarks/sweep_cost.py --quick    # 1k and 5k pods, well under a minute; results to a temporary directory
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -57,6 +58,7 @@ from podherd.localcluster.kubelet.status import build as ks
 from podherd.localcluster.kubelet.status import phase as kp
 from tests.ha.harness import peak_rss_mb
 
+RESULTS = Path(__file__).resolve().parent / "results"
 ME, ALIVE, DEAD = "1", ("2", "3"), ("9",)
 NAMESPACE = "sweep"
 WAYS = {
@@ -317,8 +319,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", help=f"pods per namespace, comma-separated (default {FULL_SIZES}, quick {QUICK_SIZES})")
     ap.add_argument("--repeats", type=int, default=5, help="timed sweeps per way after the warm-up")
-    ap.add_argument("--quick", action="store_true", help="small namespaces, well under a minute")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results", help="output directory")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="small namespaces, well under a minute; to a temporary directory unless --out",
+    )
+    ap.add_argument("--out", type=Path, help=f"output directory (default {RESULTS.relative_to(RESULTS.parents[1])})")
     args = ap.parse_args(argv)
     try:
         args.size_list = [int(x) for x in (args.sizes or (QUICK_SIZES if args.quick else FULL_SIZES)).split(",")]
@@ -326,6 +332,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error("--sizes: expected comma-separated integers")
     if not all(n >= 10 for n in args.size_list) or args.repeats < 1:
         ap.error("need every size >= 10 and --repeats >= 1")
+    if args.out is None:  # a quick run never overwrites the published results
+        args.out = Path(tempfile.mkdtemp(prefix="podherd-sweep-")) if args.quick else RESULTS
     return args
 
 

@@ -24,7 +24,7 @@ pods, and once it is dead R-1 survivors start together, so their first sweeps cl
 pods at the same time (a blind relabel lets two of them "win" one pod; a CAS claim, one).
 
     python benchmarks/thrash.py              # R=3 and 5, 20 tasks/s for 60 s per policy (about 8 minutes)
-    python benchmarks/thrash.py --quick      # R=2, short run, under a minute
+    python benchmarks/thrash.py --quick      # R=2, short run, under a minute; results to a temporary directory
     python benchmarks/thrash.py --replicas 1,3,5 --policies podherd,exclude-self
 """
 
@@ -48,6 +48,7 @@ from benchmarks.common import header, publish, pyplot, results_doc, save_figure
 from tests.ha.harness import Harness, Record, sim_task
 from tests.ha.invariants import audit_time
 
+RESULTS = Path(__file__).resolve().parent / "results"
 POLICIES = ("exclude-self", "alive-scoped", "podherd")
 FULL = {"replicas": "3,5", "rate": 20.0, "duration": 60.0, "drain": 10.0, "race_pods": 200}
 QUICK = {"replicas": "2", "rate": 10.0, "duration": 5.0, "drain": 4.0, "race_pods": 0}
@@ -374,8 +375,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--race-pods", type=int, help="completed pods in the claim race, run when R >= 3 (0: no race; default 200)"
     )
-    ap.add_argument("--quick", action="store_true", help="a short run that finishes in under a minute")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results", help="output directory")
+    ap.add_argument(
+        "--quick", action="store_true", help="a short run, under a minute; writes to a temporary directory unless --out"
+    )
+    ap.add_argument("--out", type=Path, help=f"output directory (default {RESULTS.relative_to(RESULTS.parents[1])})")
     args = ap.parse_args(argv)
     for key, default in (QUICK if args.quick else FULL).items():
         if getattr(args, key) is None:
@@ -391,6 +394,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error(f"--policies: choose from {', '.join(POLICIES)}")
     if args.rate <= 0 or args.duration <= 0 or args.drain < 0 or not 0 <= args.kill_at < 1 or args.race_pods < 0:
         ap.error("need --rate > 0, --duration > 0, --drain >= 0, 0 <= --kill-at < 1 and --race-pods >= 0")
+    if args.out is None:  # a quick run never overwrites the published results
+        args.out = Path(tempfile.mkdtemp(prefix="podherd-thrash-")) if args.quick else RESULTS
     return args
 
 

@@ -1,9 +1,10 @@
 """`podherd bench thrash|sweep|throughput|race|scale`: run the reproducible benchmarks in `benchmarks/`.
 
 The benchmark scripts live in the source checkout, not in the installed package (they need
-matplotlib and write into `benchmarks/results/`), so this command finds them next to the
-`podherd` package and calls their `main(argv)` in this process. `--quick` and `--out` are
-podherd's options; every other option is forwarded to the script unchanged.
+matplotlib and write into `benchmarks/results/`, or with `--quick` into a new temporary
+directory), so this command finds them next to the `podherd` package and calls their
+`main(argv)` in this process. `--quick` and `--out` are podherd's options; every other option
+is forwarded to the script unchanged.
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-QUICK = typer.Option(False, "--quick", help="Small sizes: finishes in under a minute.")
-OUT = typer.Option(None, "--out", help="Directory for the JSON, Markdown and PNG (default: benchmarks/results/).")
+QUICK = typer.Option(
+    False, "--quick", help="Small sizes, for a sanity check; to a temporary directory unless --out is given."
+)
+OUT = typer.Option(
+    None,
+    "--out",
+    help="Directory for the JSON, Markdown and PNG (default: benchmarks/results/; --quick: a new temporary one).",
+)
 QUICK_SCALE = typer.Option(
     False, "--quick", help="1,500 and 3,000 pods: a few minutes; to a temporary directory unless --out is given."
 )

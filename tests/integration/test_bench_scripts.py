@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from benchmarks import race, replica_profile, scale, sweep_cost, thrash, throughput
+from benchmarks import cluster_bench, race, replica_profile, scale, sweep_cost, thrash, throughput
+from benchmarks.render import scale as scale_block
+from benchmarks.render import sweep_cost as sweep_cost_block
+from benchmarks.render import thrash as thrash_block
+from benchmarks.render import throughput as throughput_block
 from podherd.cli import app
 
 pytestmark = pytest.mark.integration
@@ -45,6 +49,9 @@ def test_thrash_tiny_run_kills_one_replica_and_races_the_survivors(tmp_path: Pat
     assert race["pods"] == 20 and race["survivors"] == 2
     assert race["successful_claims"] == 20 and race["extra_claims"] == 0  # CAS: exactly one winner per pod
     assert "Claim race" in (tmp_path / "thrash.md").read_text()
+    block = thrash_block.tables(tmp_path, ".")  # the docs' renderer reads what the script writes today
+    assert "| podherd | 3 |" in block and "**Claim race.**" in block and "(./thrash.json)" in block
+    assert "`podherd` **0**" in thrash_block.headline(doc)[1]
 
 
 def test_race_tiny_run_reports_every_invariant_figure(tmp_path: Path) -> None:
@@ -68,11 +75,13 @@ def test_replica_profile_tiny_run_reports_every_thread_and_step(tmp_path: Path) 
     assert replica_profile.parse_args(["--quick"]).out != replica_profile.RESULTS
 
 
-def test_race_quick_never_writes_into_the_published_results(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    args = race.parse_args(["--quick"])
-    assert args.out != race.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
-    assert race.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
-    assert race.parse_args([]).out == race.RESULTS
+@pytest.mark.parametrize("script", [race, thrash, sweep_cost, throughput, cluster_bench], ids=lambda m: m.__name__)
+def test_quick_never_writes_into_the_published_results(script: Any, tmp_path: Path) -> None:
+    args = script.parse_args(["--quick"])
+    assert args.out != script.RESULTS and args.out.is_dir() and not any(args.out.iterdir())
+    args.out.rmdir()
+    assert script.parse_args(["--quick", "--out", str(tmp_path)]).out == tmp_path
+    assert script.parse_args([]).out == script.RESULTS
 
 
 def rec(t: float, verb: str, name: str, replica: str, code: int) -> dict[str, Any]:
@@ -123,6 +132,9 @@ def test_sweep_cost_tiny_run(tmp_path: Path) -> None:
     for way in size["ways"].values():
         assert way["bytes"] > 0 and way["tracemalloc_peak_mb"] > 0 and len(way["samples_ms"]) == 1
     assert set(size["ratio_a_over_c"]) == {"time", "bytes", "tracemalloc_peak"}
+    block = sweep_cost_block.tables(tmp_path, ".")  # the docs' renderer reads what the script writes today
+    assert "| 200 | (c) podherd |" in block and "At 200 pods" in block and "dirty flag not recorded" not in block
+    assert "the time, " in sweep_cost_block.headline(doc)[1]
 
 
 def test_throughput_tiny_run(tmp_path: Path) -> None:
@@ -137,6 +149,10 @@ def test_throughput_tiny_run(tmp_path: Path) -> None:
     for key in ("tasks_per_min_sustained", "latency_p50_ms", "latency_p99_ms", "loop_p99_ms_max", "peak_rss_mb_max"):
         assert key in ph
     assert ph["per_replica"][0]["loop"]["loops"] > 0 and "ratio_tasks_per_min" in run
+    block = throughput_block.tables(tmp_path, ".")  # the docs' renderer reads what the script writes today
+    assert "| podherd R=1 |" in block and "| limit, 8 in flight |" in block and "capped by the slots" in block
+    assert "start-up" not in block  # CPU is counted from readiness: no note about an older file
+    assert "at parallelism 8 both clients are capped by the slots" in throughput_block.headline(doc, None)[1]
 
 
 def test_podherd_bench_forwards_options_to_the_script(tmp_path: Path) -> None:
@@ -173,6 +189,8 @@ def test_scale_tiny_run_reports_every_figure(tmp_path: Path) -> None:
     assert [lim["name"] for lim in limits] == [lim.name for lim in scale.LIMITS]
     assert all("300" in lim["values"] for lim in limits)
     assert "| limit |" in (tmp_path / "scale.md").read_text()
+    block = scale_block.summary(tmp_path, ".")  # registered for the docs once benchmarks/results/scale.json exists
+    assert "| 300 |" in block and "| replica memory |" in block and "(./scale.json)" in block
 
 
 def test_scale_quick_never_writes_into_the_published_results(tmp_path: Path) -> None:

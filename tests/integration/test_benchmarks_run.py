@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.cluster_bench import VARIANTS, WRITE_PATHS, main
+from benchmarks.render import cluster_bench as cluster_bench_block
 
 pytestmark = pytest.mark.integration
 
@@ -57,3 +58,6 @@ def test_cluster_bench_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert w["delivered_events_per_s"] > 0 and w["generation_events_per_s"] > 0
         assert w["lag_p99_ms"] >= w["lag_p50_ms"] > 0
         assert len(w["per_watcher"]) == 2
+
+    block = cluster_bench_block.summary(tmp_path, ".")  # the README's renderer reads what the script writes today
+    assert "With 300 pods stored:" in block and "returning 60 pods" in block and "(./cluster_bench.json)" in block

@@ -27,3 +27,23 @@ def test_a_hand_edited_block_is_caught(tmp_path: Path) -> None:
 def test_an_unknown_block_is_an_error() -> None:
     with pytest.raises(KeyError, match="nonsense"):
         docs.regenerate("<!-- generated: nonsense -->\n<!-- /generated -->", docs.RESULTS, ".")
+
+
+def test_a_registered_block_no_document_holds_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(docs.RENDERERS, "orphan-block", lambda _results, _link: "")
+    assert docs.main(["--check"]) == 1
+    assert "no document holds these blocks: orphan-block" in capsys.readouterr().out
+
+
+def test_the_scale_block_is_registered_once_its_results_file_is_committed() -> None:
+    assert ("scale-summary" in docs.RENDERERS) == (docs.RESULTS / "scale.json").is_file()
+
+
+def test_every_block_names_its_results_file_command_and_commit() -> None:
+    for path in docs.DOCUMENTS:
+        for m in docs.BLOCK.finditer(path.read_text(encoding="utf-8")):
+            body = m.group("body")
+            assert "<sub>From [`benchmarks/results/" in body and "`python benchmarks/" in body, m.group("name")
+            assert ", git " in body, m.group("name")
