@@ -73,6 +73,7 @@ from sqlalchemy import func, select, update
 from benchmarks.cluster_bench import Conn, fmt_table, percentile
 from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
 from benchmarks.throughput import DEFAULTS, phase
+from podherd.core.executor.watcher import trimmed
 from podherd.core.ha.planner import Policy, sweep_selector
 from podherd.core.kube.client import KubeClient
 from podherd.core.labels import PODHERD_SCHEME
@@ -348,7 +349,7 @@ def watch_cache_mb_per_10k(bodies: list[bytes]) -> float | None:
     for body in bodies:
         for pod in orjson.loads(body).get("items") or []:
             uid = pod["metadata"]["uid"]
-            known[uid], seen[uid] = pod, int(pod["metadata"]["resourceVersion"])
+            known[uid], seen[uid] = trimmed(pod), int(pod["metadata"]["resourceVersion"])
     size = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     return round(size / len(known) * 10_000 / 2**20, 1) if known else None

@@ -120,3 +120,19 @@ def test_other_errors_resume_the_watch_without_a_relist() -> None:
     w.run()
     assert len([c for c in server.calls if c[1] == "list"]) == 1
     assert server.watch_calls[1] == "1005" and w.stats.errors == 1  # resumed where it was
+
+
+def test_pods_are_kept_and_passed_on_without_managed_fields() -> None:
+    server = FakePods()
+    managed = [{"manager": "podherd", "operation": "Update", "fieldsV1": {"f:spec": {}}}]
+    server.add({"metadata": {"name": "pod-a", "uid": "a", "managedFields": managed}, "status": {}})
+    watched = ev("MODIFIED", "b", 1005)
+    watched["object"]["metadata"]["managedFields"] = managed
+    server.streams = [[watched]]
+    w, out = watcher(server)
+    w.relist()
+    w.watch_once()
+    assert seen(out) == [("SYNC", "a"), ("MODIFIED", "b")]
+    assert all("managedFields" not in e.pod["metadata"] for e in out)
+    assert all("managedFields" not in p["metadata"] for p in w.known.values()) and set(w.known) == {"a", "b"}
+    assert out[0].pod["metadata"]["name"] == "pod-a" and out[1].pod["status"] == {"phase": "Running"}
