@@ -25,6 +25,7 @@ def provenance(doc: dict[str, Any], name: str, link: str) -> str:
         f"<sub>From [`benchmarks/results/{name}.json`]({link}/{name}.json): `{doc['command']}`, "
         + (f"measuring podherd at {doc['profiled']['git_commit']}, " if "profiled" in doc else "")
         + f"git {m['git_commit']}{dirty}, {m['date_utc'][:10]}, {m['nproc']} cores"
+        + (f", load average {m['load_average'][0]:.1f} at the start" if m.get("load_average") else "")
         + (", a `--quick` run (not the published sizes)" if doc.get("quick") else "")
         + ".</sub>\n"
     )
