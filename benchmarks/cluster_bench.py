@@ -672,6 +672,9 @@ def bench_watch(
 def git_state(here: Path | None = None) -> tuple[str, bool | None]:
     """(short commit, whether the checkout had uncommitted changes to tracked files); ("", None) outside git.
 
+    Results files are outputs, not code: a published result written earlier in the same session
+    of runs does not make the next run dirty.
+
     Of this checkout, or of the one at `here`."""
     here = here or Path(__file__).resolve().parent
 
@@ -680,7 +683,7 @@ def git_state(here: Path | None = None) -> tuple[str, bool | None]:
 
     try:
         commit = git("rev-parse", "--short", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").strip()) if commit else None
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)benchmarks/results").strip()) if commit else None
     except (OSError, subprocess.SubprocessError):
         return "", None
     return commit, dirty

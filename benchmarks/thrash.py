@@ -8,8 +8,8 @@ runs the same churn under each policy and reads every request from the cluster's
 
 Per policy, everything is fresh and real: a `podherd cluster up` process (simulate kubelet,
 audit log), one SQLite database, R `podherd scheduler` processes. Tasks are inserted at
-`--rate` per second for `--duration` seconds; at `--kill-at` of the way one replica gets a
-real SIGKILL. After `--drain` more seconds the window closes and the log is judged:
+`--rate` per second for `--duration` seconds; at `--kill-at` of the way the replica holding the most
+pods gets a real SIGKILL (a replica holding none would leave nothing to take over). After `--drain` more seconds the window closes and the log is judged:
 
 - PATCH/min, DELETE/min: pod PATCH / DELETE requests by any replica per minute of the window;
 - redundant writes: successful claim PATCHes beyond the first per pod, plus successful writes to
@@ -109,8 +109,8 @@ def run(spec: Spec, workdir: Path) -> dict[str, Any]:
             if owed > 0:
                 h.submit([sim_task(f"t{submitted + j}", spec.task_seconds) for j in range(owed)])
                 submitted += owed
-            if kill_due is not None and kill_t is None and now >= kill_due:
-                victim, kill_t = ids["r0"], h.kill("r0")
+            if kill_due is not None and kill_t is None and now >= kill_due and (name := busiest(h, ids)):
+                victim, kill_t = ids[name], h.kill(name)
             time.sleep(0.1)
         time.sleep(max(0.0, t0 + spec.duration + spec.drain - time.time()))
         t_end = time.time()
@@ -162,6 +162,13 @@ def race(spec: Spec, workdir: Path) -> dict[str, Any]:
     keep = ("successful_claims", "extra_claims", "writes_to_alive_owners", "redundant_writes", "failed_writes")
     return {"pods": completed, "survivors": spec.replicas - 1, "pods_left": left, **{k: out[k] for k in keep},
             "delete_requests": out["delete_requests"], "takeover_complete_s": out["takeover_complete_s"]}  # fmt: skip
+
+
+def busiest(h: Harness, ids: dict[str, str]) -> str | None:
+    """The replica holding the most pods now (None while none holds any): a kill must leave work to take over."""
+    held = Counter((p.metadata.labels or {}).get("podherd.io/owner") for p in h.pods())
+    name, pods = max(((name, held.get(rid, 0)) for name, rid in ids.items()), key=lambda x: x[1])
+    return name if pods else None
 
 
 def judge(records: list[Record], t0: float, t_end: float, victim: str | None, kill_t: float | None) -> dict[str, Any]:
