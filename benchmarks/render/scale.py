@@ -16,7 +16,7 @@ LOAD = {
     "survivor MB /10k taken over": "takeover_mb_per_10k", "peak RSS MB": "replica_peak_rss_mb",
     "API server MB /10k": "server_mb_per_10k", "all Running s": "server_all_running_s",
     "DB caught up s": "db_all_running_s", "creates/s": "creates_per_s", "watch lag p99 ms": "watch_lag_p99_ms",
-    "DB write p99 ms": "db_write_p99_ms",
+    "DB write p99 ms": "db_write_p99_ms", "other processes' CPU, cores": "others_cpu_cores",
 }  # fmt: skip
 TAKEOVER = {
     "sweep ms": "sweep_ms", "sweep bytes": "sweep_bytes", "sweep requests": "sweep_requests",
