@@ -683,7 +683,10 @@ def git_state(here: Path | None = None) -> tuple[str, bool | None]:
 
     try:
         commit = git("rev-parse", "--short", "HEAD").strip()
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)benchmarks/results").strip()) if commit else None
+        changed = git(
+            "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)benchmarks/results"
+        )
+        dirty = bool(changed.strip()) if commit else None
     except (OSError, subprocess.SubprocessError):
         return "", None
     return commit, dirty

@@ -1,4 +1,4 @@
-"""`podherd bench thrash|sweep|throughput|race|scale`: run the reproducible benchmarks in `benchmarks/`.
+"""`podherd bench thrash|sweep|throughput|race|scale|profile`: run the reproducible benchmarks in `benchmarks/`.
 
 The benchmark scripts live in the source checkout, not in the installed package (they need
 matplotlib and write into `benchmarks/results/`, or with `--quick` into a new temporary
@@ -18,12 +18,20 @@ import typer
 
 from podherd.commands.common import fail
 
-SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput", "race": "race", "scale": "scale"}
+SCRIPTS = {
+    "thrash": "thrash",
+    "sweep": "sweep_cost",
+    "throughput": "throughput",
+    "race": "race",
+    "scale": "scale",
+    "profile": "replica_profile",
+}
 FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 app = typer.Typer(
     help=(
-        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale. "
+        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale, "
+        "where a replica's CPU goes. "
         "Results go to benchmarks/results/ (JSON, Markdown, PNG); see docs/performance.md."
     ),
     no_args_is_help=True,
@@ -131,3 +139,14 @@ def scale(
     Other options go to benchmarks/scale.py: --sizes --orphans --db sqlite|postgres --heartbeat --threshold --repeats --stall (see --script-help).
     """
     run("scale", ctx, quick, out, script_help)
+
+
+@app.command("profile", context_settings=FORWARD)
+def profile(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, script_help: bool = SCRIPT_HELP) -> None:
+    """Where one replica's CPU goes per task: each thread's CPU clock, and the loop thread split by step.
+
+    Runs short tasks (simulate kubelet, SQLite, default configuration) through one replica in this process and reads the operating system's per-thread CPU clocks. Results: benchmarks/results/profile-<label>.{json,md}.
+
+    Other options go to benchmarks/replica_profile.py: --tasks --label --seed --podherd DIR (measure another checkout's podherd) (see --script-help).
+    """
+    run("profile", ctx, quick, out, script_help)

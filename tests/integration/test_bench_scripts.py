@@ -7,6 +7,7 @@ The audit-log judge of the thrash benchmark is also checked on a hand-written lo
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 from pathlib import Path
@@ -161,6 +162,15 @@ def test_podherd_bench_forwards_options_to_the_script(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "sweep_cost.json").read_text())["sizes"][0]["pods"] == 50
     bad = CliRunner().invoke(app, ["bench", "sweep", "--no-such-option"])
     assert bad.exit_code == 2
+
+
+def test_every_bench_command_reaches_its_script() -> None:
+    from podherd.commands.bench import SCRIPTS
+
+    for name, script in SCRIPTS.items():
+        result = CliRunner().invoke(app, ["bench", name, "--script-help"])
+        assert result.exit_code == 0 and f"podherd bench {name}" in result.output, (name, result.output)
+        assert callable(importlib.import_module(f"benchmarks.{script}").main)
 
 
 SCALE_FIGURES = (
