@@ -223,9 +223,17 @@ class Replica:
         return self._stop.is_set()
 
     def step(self) -> int:
-        """One loop: claim what fits, launch, process events, run the hooks. Returns how much work was done."""
+        """One loop: process events, then claim what fits and start its pods, run the hooks. Returns the work done.
+
+        Events first: the results they record free slots, and the claim right after fills them in the
+        same loop (claiming first would leave them empty until the next loop).
+        """
         started = time.monotonic()
-        work = self._claim() + self.executor.sync()
+        work = self.executor.sync()
+        claimed = self._claim()
+        if claimed:
+            self.executor.create_due()
+        work += claimed
         for hook in self.loop_hooks:
             work += hook()
         elapsed = time.monotonic() - started

@@ -34,6 +34,10 @@ class CreateAnswers:
     _write: Callable[[StoreOp, Then | None], None]
     _settle: Callable[..., None]
 
+    def create_due(self) -> None:
+        """Submit the creates that are due now (also done at the end of every `sync`)."""
+        self._create_due()
+
     def _create_due(self) -> None:
         now = self.clock()
         budget = self.settings.worker_pods_creation_batch_size
