@@ -1,4 +1,4 @@
-"""`podherd bench thrash|sweep|throughput|race|scale`: run the reproducible benchmarks in `benchmarks/`.
+"""`podherd bench thrash|sweep|throughput|race|scale|airflow`: run the reproducible benchmarks in `benchmarks/`.
 
 The benchmark scripts live in the source checkout, not in the installed package (they need
 matplotlib and write into `benchmarks/results/`), so this command finds them next to the
@@ -17,12 +17,20 @@ import typer
 
 from podherd.commands.common import fail
 
-SCRIPTS = {"thrash": "thrash", "sweep": "sweep_cost", "throughput": "throughput", "race": "race", "scale": "scale"}
+SCRIPTS = {
+    "thrash": "thrash",
+    "sweep": "sweep_cost",
+    "throughput": "throughput",
+    "race": "race",
+    "scale": "scale",
+    "airflow": "airflow_bench",
+}
 FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 app = typer.Typer(
     help=(
-        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale. "
+        "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale, "
+        "podherd's Airflow executor beside the provider's. "
         "Results go to benchmarks/results/ (JSON, Markdown, PNG); see docs/performance.md."
     ),
     no_args_is_help=True,
@@ -32,6 +40,12 @@ QUICK = typer.Option(False, "--quick", help="Small sizes: finishes in under a mi
 OUT = typer.Option(None, "--out", help="Directory for the JSON, Markdown and PNG (default: benchmarks/results/).")
 QUICK_SCALE = typer.Option(
     False, "--quick", help="1,500 and 3,000 pods: a few minutes; to a temporary directory unless --out is given."
+)
+QUICK_AIRFLOW = typer.Option(
+    False,
+    "--quick",
+    help="9 tasks per scenario, shorter liveness timings, a 2,000-pod sweep: about 10 minutes; "
+    "to a temporary directory unless --out is given.",
 )
 SCRIPT_HELP = typer.Option(False, "--script-help", help="Show every option of the benchmark script and exit.")
 
@@ -124,3 +138,16 @@ def scale(
     Other options go to benchmarks/scale.py: --sizes --orphans --db sqlite|postgres --heartbeat --threshold --repeats --stall (see --script-help).
     """
     run("scale", ctx, quick, out, script_help)
+
+
+@app.command("airflow", context_settings=FORWARD)
+def airflow(
+    ctx: typer.Context, quick: bool = QUICK_AIRFLOW, out: Path | None = OUT, script_help: bool = SCRIPT_HELP
+) -> None:
+    """Real Airflow 3.3.2, 3 schedulers on PostgreSQL: podherd.airflow.PodherdExecutor beside the provider's KubernetesExecutor (10.25.0, and 10.17.0 before #66400).
+
+    Each executor, on its own fresh deployment, through: steady state (cross-scheduler PATCH and DELETE, API requests per task by verb, pods left, scheduler CPU per task), kill -9 of a scheduler (first claim, its tasks done, duplicate runs, pods left), the job table refusing queries (cross-scheduler writes), two survivors racing for a dead scheduler's completed pods (claims per pod, redundant writes), and one completed-pod sweep with 10,000 pods (bytes, client CPU). Figures from the cluster's audit log and Airflow's database. Needs pg_ctl on PATH; the Airflow venvs are built by scripts/airflow-env.sh on first use.
+
+    Other options go to benchmarks/airflow_bench.py: --executors --scenarios --tasks --race-pods --task-seconds --heartbeat --threshold --interval --outage --parallelism --idle --sweep-pods --sweep-repeats --keep (see --script-help).
+    """
+    run("airflow", ctx, quick, out, script_help)
