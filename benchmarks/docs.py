@@ -103,6 +103,17 @@ def profile_before_after(results: Path, link: str) -> str:
 RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
 
 
+def airflow_summary(results: Path, link: str) -> str:
+    """Per scenario, podherd's Airflow executor beside each provider's KubernetesExecutor (airflowbench/report.py)."""
+    from benchmarks.airflowbench.report import setup_text, summary_markdown
+
+    doc = load(results, "airflow")
+    return setup_text(doc) + "\n\n" + summary_markdown(doc) + "\n" + provenance(doc, "airflow", link)
+
+
+RENDERERS["airflow-summary"] = airflow_summary
+
+
 def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:
     """The document with every generated block rewritten, and the names of blocks that changed."""
     changed: list[str] = []
