@@ -193,3 +193,17 @@ def test_detail_tables_show_a_failed_scenario_instead_of_hiding_it() -> None:
     rows = report.detail_rows(RESULTS, "kill", report.DETAILS["kill"][1])
     assert rows[0][0] == "podherd" and rows[0][4] == "31.2"
     assert rows[1][:2] == ["provider 10.17.0", "error: AirflowError: timed out"]
+
+
+def test_quick_never_writes_into_the_published_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import airflow_bench
+
+    monkeypatch.setattr(airflow_bench.tempfile, "mkdtemp", lambda prefix: f"/nonexistent/{prefix}x")
+    quick = airflow_bench.parse_args(["--quick"])
+    assert quick.out == Path("/nonexistent/podherd-airflow-x") and quick.tasks == 9 and quick.threshold == 15
+    full = airflow_bench.parse_args([])
+    assert full.out == airflow_bench.RESULTS and (full.tasks, full.race_pods, full.sweep_pods) == (200, 200, 10_000)
+    assert full.executor_list == ["podherd", "provider-10.25", "provider-10.17"]
+    assert airflow_bench.parse_args(["--quick", "--out", "/tmp/x", "--tasks", "12"]).tasks == 12
+    with pytest.raises(SystemExit):
+        airflow_bench.parse_args(["--outage", "40"])  # a threshold of 30 s would make live schedulers look dead
