@@ -73,6 +73,14 @@ NOTES = [
     "after three tries and takes the scheduler down; a stand-in supervisor restarts it a second later (a new job "
     "id). Stopping PostgreSQL instead would take every scheduler down before any sweep ran. A write counts as "
     "to a live scheduler's pod when the owner's process was still running.",
+    "The provider deletes a finished pod once for every watch event that shows it finished (its status write, the "
+    "deletionTimestamp write, the DELETED event): up to 3 DELETEs a pod, the later ones answered 404. They count in "
+    "its requests per task and, in the race, as redundant writes beside its double claims.",
+    "podherd judges a Lease by when it last saw it change (client-go's rule, immune to clock skew): a scheduler that "
+    "has just started trusts a Lease it has never seen change for one lease duration, so in the race its first "
+    "claim comes about one threshold after it starts; the provider trusts the job table's heartbeat at once. After "
+    "a kill -9 among running schedulers, podherd's Lease (renewed by its own thread, not by the loop) expires a "
+    "threshold after the kill, while the provider's heartbeat, written by the loop, may already be seconds old.",
     "The race's pods wait at a gate (a shell before Python starts) and then run through a limited number of slots, "
     "so that hundreds of them fit in memory; each completes after its owner's kill -9, and two fresh schedulers "
     "start together once it is dead for everyone.",

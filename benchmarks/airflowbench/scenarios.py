@@ -153,7 +153,7 @@ def steady(f: Fleet, sizes: Sizes, timing: Timing) -> dict[str, Any]:
 
 
 # ---- 2. database trouble --------------------------------------------------------------------------
-FALLBACK = "Falling back to exclude-self-only"
+FALLBACK = "Could not query alive SchedulerJobs"  # 10.17.1+: "... Falling back to exclude-self-only."
 
 
 def log_lines_between(f: Fleet, needle: str, start: float, end: float) -> int:

@@ -8,9 +8,9 @@ args), owned like benchmarks/sweep_cost.py's namespace: 90% by alive schedulers 
 siblings), 10% by a dead one; 70% Running, 25% Succeeded, 5% Failed.
 
 Each executor's sweep runs in its own venv (sweep_client.py) as scheduler 1 with alive siblings 2
-and 3, under its own User-Agent: a warm-up sweep, then `repeats` measured ones. Between sweeps the
-pods it claimed get their owner back (directly in the store), so every sweep sees the same
-namespace. Bytes and requests come from the cluster's audit log (`responseBytes`); CPU from the
+and 3, under its own User-Agent: a warm-up sweep, then `repeats` measured ones, 2.5 s apart (as sweeps
+are: podherd's client-side rate limit starts each one with a full bucket). Between sweeps the pods it
+claimed get their owner back (directly in the store), so every sweep sees the same namespace. Bytes and requests come from the cluster's audit log (`responseBytes`); CPU from the
 client process (`time.process_time()`).
 """
 
@@ -36,6 +36,7 @@ NAMESPACE = "sweep"
 ME, ALIVE = "1", (2, 3)
 CLIENT = Path(__file__).with_name("sweep_client.py")
 TAG = "sweep-client:"
+PAUSE = 2.5  # seconds between sweeps: podherd's token bucket (200 QPS, burst 400) is full again after 2 s
 TEMPLATE = {"spec": {"containers": [{"name": "base", "image": "apache/airflow:3.3.2"}], "restartPolicy": "Never"}}
 WORKLOAD = '{"token":"' + "x" * 600 + '","ti":{"id":"01a245b9-e7ba-7991-9627-b6be2c67794f","dag_version_id":"v"}}'
 
@@ -110,6 +111,7 @@ def measure(
                 raise RuntimeError(f"{spec.key} sweep client failed:\n{(home / 'client.log').read_text()[-3000:]}")
             samples = []
             for _ in range(repeats + 1):
+                time.sleep(PAUSE)  # sweeps are `orphaned_tasks_check_interval` apart: rate limiters refill
                 start = time.time()
                 proc.stdin.write("go\n")
                 proc.stdin.flush()

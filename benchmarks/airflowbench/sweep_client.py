@@ -71,7 +71,8 @@ def podherd_sweep(kubeconfig: str, namespace: str, me: str, alive: set[int], age
     from podherd.core.ha.sweeper import Sweeper, SweepSettings
     from podherd.core.kube.client import KubeClient, KubeSettings
 
-    kube = KubeClient.from_settings(KubeSettings(kubeconfig=kubeconfig), agent)
+    # The executor's client-side rate limit: [podherd] kube_client_qps and kube_client_burst defaults.
+    kube = KubeClient.from_settings(KubeSettings(kubeconfig=kubeconfig, qps=200, burst=400), agent)
     executor = _Executor()
     sweeper = Sweeper(
         kube,
