@@ -27,8 +27,8 @@ Every count comes from the cluster's audit log (each scheduler has its own User-
 database; CPU from /proc. The venvs come from `scripts/airflow-env.sh current thrash` (built on
 first use).
 
-    python benchmarks/airflow_bench.py            # 200 tasks per scenario, 10,000-pod sweep (about 1.5 h on 2 cores)
-    python benchmarks/airflow_bench.py --quick    # 9 tasks per scenario, shorter timings: a temporary directory
+    python benchmarks/airflow_bench.py            # 200 tasks per scenario, 10,000-pod sweep (1.5-2 hours on 2 cores)
+    python benchmarks/airflow_bench.py --quick    # 9 tasks per scenario, shorter timings (7 minutes), to a temp dir
     python benchmarks/airflow_bench.py --executors podherd --scenarios steady,kill
 """
 
@@ -73,6 +73,10 @@ NOTES = [
     "after three tries and takes the scheduler down; a stand-in supervisor restarts it a second later (a new job "
     "id). Stopping PostgreSQL instead would take every scheduler down before any sweep ran. A write counts as "
     "to a live scheduler's pod when the owner's process was still running.",
+    "podherd's periodic requests are per scheduler, not per task: a Lease list every half heartbeat (liveness that "
+    "does not depend on the loop) and a Lease update every heartbeat, and per sweep one list per terminal phase "
+    "(Succeeded, Failed) plus one of kept done pods; the provider lists once per sweep. Over a short run they weigh "
+    "on the requests per task; the steady scenario's idle requests per second give them apart.",
     "The provider deletes a finished pod once for every watch event that shows it finished (its status write, the "
     "deletionTimestamp write, the DELETED event): up to 3 DELETEs a pod, the later ones answered 404. They count in "
     "its requests per task and, in the race, as redundant writes beside its double claims.",
