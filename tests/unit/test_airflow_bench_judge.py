@@ -151,6 +151,7 @@ RESULTS: dict[str, Any] = {
                 "pods_left": 0,
             },
             "race": {"claims": {"claims_won_per_pod": 2.0, "redundant_writes": 400}},
+            "db": {"cross_writes_during_outage": {"to_live_owners": 7}},
             "kill": {"error": "AirflowError: timed out\nlogs..."},
         },
         "podherd": {
@@ -186,7 +187,9 @@ def test_summary_table_puts_podherd_beside_each_provider() -> None:
     assert rows["first claim / all its tasks done, s after the kill"].endswith("| **31.2 / 40.0** | - / - |")
     assert rows["claims won per pod / redundant writes"].endswith("| **1.00 / 0** | 2.00 / 400 |")
     assert "| sweep, 10,000 pods | KB received / client CPU ms per sweep | **123 / 80** | 9000 / 4000 |" in table
-    assert rows["cross-scheduler writes to live schedulers' pods during the outage"].endswith("| **0** | - |")
+    assert rows["cross-scheduler writes to live schedulers' pods during the outage"].endswith(
+        "| **0** | 7 (its sweeps always take every pod not its own) |"
+    )
 
 
 def test_detail_tables_show_a_failed_scenario_instead_of_hiding_it() -> None:
