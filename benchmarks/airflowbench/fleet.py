@@ -243,9 +243,9 @@ class Fleet:
         """Give each incarnation the job id it registered (`job.hostname` is the process name)."""
         rows = self.sql("SELECT id, hostname, start_date FROM job WHERE job_type = 'SchedulerJob' ORDER BY id", ())
         for job_id, hostname, start_date in rows:
-            t = start_date.timestamp()
+            t = start_date.timestamp()  # the row is written seconds after the process starts, before it ends
             for inc in self.incarnations:
-                if inc.name == hostname and inc.start - 1 <= t and (inc.end is None or t <= inc.end + 1):
+                if inc.name == hostname and inc.job is None and inc.start <= t and (inc.end is None or t <= inc.end):
                     inc.job = int(job_id)
 
     def job_of(self, name: str, timeout: float = 120) -> int:
