@@ -72,7 +72,8 @@ NOTES = [
     "`airflow-worker!=<me>`), heartbeats (logged, the loop goes on), and Airflow's own orphan check, which gives up "
     "after three tries and takes the scheduler down; a stand-in supervisor restarts it a second later (a new job "
     "id). Stopping PostgreSQL instead would take every scheduler down before any sweep ran. A write counts as "
-    "to a live scheduler's pod when the owner's process was still running.",
+    "to a live scheduler's pod when the owner's process was still running and Airflow's loop in it had not "
+    "exited (its executor's end() done).",
     "podherd's periodic requests are per scheduler, not per task: a Lease list every half heartbeat (liveness that "
     "does not depend on the loop) and a Lease update every heartbeat, and per sweep one list per terminal phase "
     "(Succeeded, Failed) plus one of kept done pods; the provider lists once per sweep. Over a short run they weigh "

@@ -6,7 +6,9 @@ template and process handling the tests use. What the benchmark adds:
 - **the job-table lock** of the database-trouble scenario (the databases themselves: postgres.py);
 - **incarnations**: every scheduler process started, with when it started and ended (kill, crash,
   stop: the exact exit instant, from a thread waiting on it) and the job id it registered, so every
-  API request and every pod is attributed to a job id, and "alive" means "its process was running";
+  API request and every pod is attributed to a job id, and "alive" means "its process was running
+  and Airflow's loop had not exited" (after the loop exits with `executor.end()` done, a failed
+  scheduler spends seconds more shutting down, its executor gone);
 - **CPU**: user + system seconds of each scheduler's whole process group (the provider's Manager and
   watcher processes included), from /proc;
 - **per-process settings**: the race's victim runs with a higher `[core] parallelism`.
