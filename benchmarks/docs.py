@@ -95,6 +95,18 @@ for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale): 
     RENDERERS.update(_module.BLOCKS)
 
 
+def airflow_summary(results: Path, link: str) -> str:
+    """Per scenario, podherd's Airflow executor beside each provider's KubernetesExecutor (airflowbench/report.py)."""
+    from benchmarks.airflowbench.report import setup_text, summary_markdown
+
+    doc = load(results, "airflow")
+    return setup_text(doc) + "\n\n" + summary_markdown(doc) + "\n" + provenance(doc, "airflow", link)
+
+
+if (RESULTS / "airflow.json").is_file():  # once the full run's results are committed (it takes hours)
+    RENDERERS["airflow-summary"] = airflow_summary
+
+
 def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:
     """The document with every generated block rewritten, and the names of blocks that changed."""
     changed: list[str] = []

@@ -7,7 +7,8 @@
 #   current  podherd (editable, `pip install -e '.[airflow]'`) + apache-airflow 3.3.2
 #            + apache-airflow-providers-cncf-kubernetes 10.25.0 (has the seed's fix, #66400)
 #   thrash   apache-airflow 3.3.2 + apache-airflow-providers-cncf-kubernetes 10.17.0
-#            (before #66400: the relabel "thrash"), no podherd; for the side-by-side benchmark
+#            (before #66400: the relabel "thrash") + psycopg 3 (PostgreSQL), no podherd; for the
+#            side-by-side benchmark
 #
 # Layout under $PODHERD_AIRFLOW_ENVS (default: <repo>/.venv-airflow):
 #   current/, thrash/   the venvs; each holds a stamp of what it was built from
@@ -58,8 +59,9 @@ spec() {
   case "$1" in
     current) printf '%s\n' "-e" "$REPO[airflow]" "apache-airflow==$AIRFLOW_VERSION" \
       "apache-airflow-providers-cncf-kubernetes==$PROVIDER_CURRENT" ;;
+    # psycopg 3: Airflow's PostgreSQL driver (current gets it with podherd), for three schedulers in the benchmark
     thrash) printf '%s\n' "apache-airflow==$AIRFLOW_VERSION" \
-      "apache-airflow-providers-cncf-kubernetes==$PROVIDER_THRASH" ;;
+      "apache-airflow-providers-cncf-kubernetes==$PROVIDER_THRASH" "psycopg[binary]" ;;
   esac
 }
 

@@ -1,4 +1,4 @@
-"""`podherd bench thrash|sweep|throughput|race|scale|profile`: run the reproducible benchmarks in `benchmarks/`.
+"""`podherd bench thrash|sweep|throughput|race|scale|profile|airflow`: run the reproducible benchmarks in `benchmarks/`.
 
 The benchmark scripts live in the source checkout, not in the installed package (they need
 matplotlib and write into `benchmarks/results/`, or with `--quick` into a new temporary
@@ -25,13 +25,14 @@ SCRIPTS = {
     "race": "race",
     "scale": "scale",
     "profile": "replica_profile",
+    "airflow": "airflow_bench",
 }
 FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 app = typer.Typer(
     help=(
         "Reproducible benchmarks (from a source checkout): adoption thrash, sweep cost, throughput, claim race, scale, "
-        "where a replica's CPU goes. "
+        "where a replica's CPU goes, podherd's Airflow executor beside the provider's. "
         "Results go to benchmarks/results/ (JSON, Markdown, PNG); see docs/performance.md."
     ),
     no_args_is_help=True,
@@ -47,6 +48,12 @@ OUT = typer.Option(
 )
 QUICK_SCALE = typer.Option(
     False, "--quick", help="1,500 and 3,000 pods: a few minutes; to a temporary directory unless --out is given."
+)
+QUICK_AIRFLOW = typer.Option(
+    False,
+    "--quick",
+    help="9 tasks per scenario, shorter liveness timings, a 2,000-pod sweep: about 7 minutes on 2 cores; "
+    "to a temporary directory unless --out is given.",
 )
 SCRIPT_HELP = typer.Option(False, "--script-help", help="Show every option of the benchmark script and exit.")
 
@@ -150,3 +157,16 @@ def profile(ctx: typer.Context, quick: bool = QUICK, out: Path | None = OUT, scr
     Other options go to benchmarks/replica_profile.py: --tasks --label --seed --podherd DIR (measure another checkout's podherd) (see --script-help).
     """
     run("profile", ctx, quick, out, script_help)
+
+
+@app.command("airflow", context_settings=FORWARD)
+def airflow(
+    ctx: typer.Context, quick: bool = QUICK_AIRFLOW, out: Path | None = OUT, script_help: bool = SCRIPT_HELP
+) -> None:
+    """Real Airflow 3.3.2, 3 schedulers on PostgreSQL: podherd.airflow.PodherdExecutor beside the provider's KubernetesExecutor (10.25.0, and 10.17.0 before #66400).
+
+    Each executor, on its own fresh deployment, through: steady state (cross-scheduler PATCH and DELETE, API requests per task by verb, pods left, scheduler CPU per task), kill -9 of a scheduler (first claim, its tasks done, duplicate runs, pods left), the job table refusing queries (cross-scheduler writes), two survivors racing for a dead scheduler's completed pods (claims per pod, redundant writes), and one completed-pod sweep with 10,000 pods (bytes, client CPU). Figures from the cluster's audit log and Airflow's database. Needs pg_ctl on PATH; the Airflow venvs are built by scripts/airflow-env.sh on first use.
+
+    Other options go to benchmarks/airflow_bench.py: --executors --scenarios --tasks --race-pods --task-seconds --heartbeat --threshold --interval --outage --parallelism --idle --sweep-pods --sweep-repeats --keep (see --script-help).
+    """
+    run("airflow", ctx, quick, out, script_help)

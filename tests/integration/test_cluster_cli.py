@@ -114,7 +114,8 @@ def test_cluster_up_serves_kubectl_style_clients_and_stops_cleanly(tmp_path: Pat
     assert {"time", "verb", "path", "query", "code", "userAgent"} <= set(lines[0])
     creates = [x for x in lines if x["verb"] == "create" and x["resource"] == "pods"]
     assert creates and creates[0]["code"] == 201 and creates[0]["path"] == "/api/v1/namespaces/default/pods"
-    assert any(x["code"] == 401 for x in lines)
+    assert creates[0]["responseBytes"] > 100  # the created Pod, as sent back
+    assert any(x["code"] == 401 and x["responseBytes"] > 0 for x in lines)  # a Status body
 
 
 def test_cluster_up_rejects_bad_options(tmp_path: Path) -> None:

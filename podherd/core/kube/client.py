@@ -74,6 +74,25 @@ class RequestCounter:
             fn(verb, resource, code)
 
 
+class _AcceptOverride:
+    """An ApiClient (the same connection pool and settings) that answers every Accept negotiation with one type.
+
+    How a metadata-only list asks for `PartialObjectMetadataList` on every version of the `kubernetes`
+    package: up to 36 (which Airflow's provider pins) the generated methods overwrite an Accept passed
+    in `_headers` with their own choice, from 37 on they keep it; both ask `select_header_accept`.
+    """
+
+    def __init__(self, api_client: client.ApiClient, accept: str) -> None:
+        self._api_client = api_client
+        self._accept = accept
+
+    def select_header_accept(self, accepts: list[str]) -> str:
+        return self._accept
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api_client, name)
+
+
 class KubeClient:
     """The Kubernetes calls podherd makes. Thread-safe; share one per replica.
 
@@ -107,6 +126,7 @@ class KubeClient:
         api_client.user_agent = self.user_agent
         # One assignment each: a request running on another thread keeps the client it started with.
         self.core = client.CoreV1Api(api_client)
+        self.core_metadata = client.CoreV1Api(_AcceptOverride(api_client, METADATA_LIST))
         self.coordination = client.CoordinationV1Api(api_client)
         self.api_client = api_client
 
@@ -232,19 +252,16 @@ class KubeClient:
         items: list[dict[str, Any]] = []
         cont: str | None = None
         rv = ""
-        extra: dict[str, Any] = {}
-        if metadata_only:
-            extra["_headers"] = {"Accept": METADATA_LIST}
+        api = self.core_metadata if metadata_only else self.core
         while True:
             kwargs: dict[str, Any] = {
                 "label_selector": label_selector,
                 "field_selector": field_selector,
                 "limit": limit,
-                **extra,
             }
             if cont:
                 kwargs["_continue"] = cont
-            page = self._json("list", "pods", self.core.list_namespaced_pod, namespace, **kwargs)
+            page = self._json("list", "pods", api.list_namespaced_pod, namespace, **kwargs)
             items.extend(page.get("items") or [])
             meta = page.get("metadata") or {}
             rv = rv or meta.get("resourceVersion", "")

@@ -37,6 +37,13 @@ MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def body_bytes(resp: web.StreamResponse | None) -> int | None:
+    """The size of a response's whole body (None for a streamed one: watch, log follow)."""
+    if isinstance(resp, web.Response) and isinstance(resp.body, bytes | bytearray):
+        return len(resp.body)
+    return None
+
+
 def status_response(error: ApiError, request: web.Request | None = None) -> web.Response:
     """The Status of `error`, in protobuf when the request prefers it; after a 413 the connection closes,
     since the rest of the body is never read."""
@@ -88,6 +95,7 @@ class ApiApp:
         info = resolve(request.method, request.path, dict(request.query))
         request[INFO_KEY] = info
         code = 500
+        resp: web.StreamResponse | None = None
         try:
             await self._admit(request, info)
             resp = await handler(request)
@@ -95,24 +103,27 @@ class ApiApp:
             return resp
         except ApiError as e:
             code = e.code
-            return status_response(e, request)
+            resp = status_response(e, request)
+            return resp
         except web.HTTPException as e:
             if e.status < 400:
                 raise
             code = e.status
-            return status_response(from_http_exception(e), request)
+            resp = status_response(from_http_exception(e), request)
+            return resp
         except (ConnectionResetError, asyncio.CancelledError):
             code = 200 if request.get(WATCH_STARTED) else 499
             raise
         except Exception:  # a bug must never take the server down or leak a traceback to clients
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             code = 500
-            return json_response(errors.internal("an internal error occurred; see the server log").to_status(), 500)
+            resp = json_response(errors.internal("an internal error occurred; see the server log").to_status(), 500)
+            return resp
         finally:
             key = (info.verb, info.resource, code)
             self.request_counts[key] = self.request_counts.get(key, 0) + 1
             if self.audit is not None:
-                self.audit.write(request, info, code, started)
+                self.audit.write(request, info, code, started, body_bytes(resp))
 
     async def _admit(self, request: web.Request, info: RequestInfo) -> None:
         """Authentication, then (resource requests only) the injected latency and errors."""

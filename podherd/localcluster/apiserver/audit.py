@@ -32,7 +32,8 @@ def make_private_dirs(directory: Path) -> None:
 
 
 class AuditLog:
-    """One JSON line per request: time, verb, path, query, code, user agent (+ resource fields)."""
+    """One JSON line per request: time, verb, path, query, code, user agent (+ resource fields), and the
+    response body's size in bytes when the whole body was one piece (`responseBytes`; absent for a watch)."""
 
     def __init__(self, path: Path) -> None:
         make_private_dirs(path.parent)
@@ -40,7 +41,9 @@ class AuditLog:
         os.fchmod(fd, 0o600)  # also an existing file, and whatever the umask did
         self._fh: IO[str] = os.fdopen(fd, "a", buffering=1, encoding="utf-8")
 
-    def write(self, request: web.Request, info: RequestInfo, code: int, started: float) -> None:
+    def write(
+        self, request: web.Request, info: RequestInfo, code: int, started: float, nbytes: int | None = None
+    ) -> None:
         if self._fh.closed:
             return  # a request finishing while the cluster stops
         rec = {
@@ -57,6 +60,8 @@ class AuditLog:
             "group": info.group,
             "latencyMs": round((time.time() - started) * 1000, 3),
         }
+        if nbytes is not None:
+            rec["responseBytes"] = nbytes
         self._fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
 
     def close(self) -> None:
