@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from podherd.localcluster.validation.imageref import ImageRef, is_valid_image_reference, parse_image_reference
@@ -88,8 +86,7 @@ def test_non_string_is_invalid() -> None:
     assert not is_valid_image_reference(5)  # type: ignore[arg-type]
 
 
-def test_long_hostile_input_is_fast() -> None:
-    start = time.perf_counter()
+@pytest.mark.timeout(60)  # a backtracking pattern would take hours on these: the timeout fails it
+def test_long_hostile_input_is_refused_without_backtracking() -> None:
     for ref in ("a" * 100_000 + "!", "a-" * 50_000 + "!", "a." * 50_000 + "/!", "a" * 100_000 + ":" + "b" * 1000):
         assert not is_valid_image_reference(ref)
-    assert time.perf_counter() - start < 2.0

@@ -543,12 +543,9 @@ def test_go_quote_and_time_parsing() -> None:
     assert parse_time("2025-01-01 00:00:00") is None and parse_time(None) is None
 
 
-def test_hostile_long_names_are_fast() -> None:
-    import time
-
-    start = time.perf_counter()
+@pytest.mark.timeout(60)  # a backtracking pattern would take hours on these: the timeout fails it
+def test_hostile_long_names_are_refused_without_backtracking() -> None:
     huge = "a-" * 500_000
     assert not is_dns1123_subdomain(huge)
     assert validate_label_key(huge) is not None
     assert len(validate_metadata({"name": huge + "!"}, False)) == 2
-    assert time.perf_counter() - start < 2.0
