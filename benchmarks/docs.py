@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/docs.py`: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.render import cluster_bench, scale, summary, sweep_cost, thrash, throughput
+from benchmarks.render import airflow_steady, cluster_bench, scale, summary, sweep_cost, thrash, throughput
 from benchmarks.render.common import Renderer, load, provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,8 @@ def profile_before_after(results: Path, link: str) -> str:
 
 RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
 
-for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale):  # scale's once scale.json exists
+# Some register their block only once their results file exists (scale, airflow-steady).
+for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale, airflow_steady):
     RENDERERS.update(_module.BLOCKS)
 
 
