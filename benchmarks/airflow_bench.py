@@ -50,7 +50,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/airflow_bench.py`: ma
 from benchmarks.airflowbench import fleet, postgres, report, scenarios
 from benchmarks.airflowbench.fleet import EXECUTORS, SCHEDULERS, BenchDeployment, ExecutorSpec, Fleet, Timing
 from benchmarks.airflowbench.scenarios import DAGS, Sizes
-from benchmarks.common import publish, results_doc
+from benchmarks.common import output_dir, publish, results_doc
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIOS = ("steady", "db", "kill", "race", "sweep")
@@ -125,8 +125,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         ap.error(f"--scenarios: choose from {', '.join(SCENARIOS)}")
     if args.tasks < 3 or args.race_pods < 1 or args.threshold <= args.heartbeat or args.outage >= args.threshold:
         ap.error("need --tasks >= 3, --race-pods >= 1, --threshold > --heartbeat and --outage < --threshold")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-airflow-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "airflow", RESULTS)
     return args
 
 

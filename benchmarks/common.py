@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,14 @@ def configuration(url: str, token: str, ca_file: str | None) -> client.Configura
     if ca_file:
         cfg.ssl_ca_cert = ca_file
     return cfg
+
+
+def output_dir(out: Path | None, quick: bool, name: str, published: Path) -> Path:
+    """`--out` if given; else a new temporary directory for a `--quick` run (a quick run never
+    overwrites the published results), else the published results directory."""
+    if out is not None:
+        return out
+    return Path(tempfile.mkdtemp(prefix=f"podherd-{name}-")) if quick else published
 
 
 def results_doc(script: str, argv: Sequence[str], quick: bool, **fields: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/race.py`: make the ch
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cluster_bench import fmt_table
-from benchmarks.common import header, publish, pyplot, results_doc, save_figure
+from benchmarks.common import header, output_dir, publish, pyplot, results_doc, save_figure
 from tests.ha.harness import CpuStress, Harness
 from tests.ha.scenarios import two_survivors_race
 
@@ -174,8 +174,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.dbs = [d.strip() for d in args.db.split(",") if d.strip()]
     if args.runs < 1 or args.pods < 1 or not args.dbs or set(args.dbs) - {"sqlite", "postgres"}:
         ap.error("need --runs >= 1, --pods >= 1 and --db from sqlite, postgres")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-race-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "race", RESULTS)
     return args
 
 

@@ -56,7 +56,7 @@ if __name__ == "__main__" and (_other := _other_podherd(sys.argv[1:])) is not No
     sys.path.remove(str(_other))
 
 from benchmarks.cluster_bench import fmt_table  # noqa: E402 (after choosing which podherd to measure)
-from benchmarks.common import header, publish, results_doc  # noqa: E402
+from benchmarks.common import header, output_dir, publish, results_doc  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # (module, class, method, label): the loop thread's steps; the first two exist in every version.
@@ -214,8 +214,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args.tasks = args.tasks or (300 if args.quick else 3000)
     if args.tasks < 10 or not args.label.replace("-", "").isalnum():
         ap.error("need --tasks >= 10 and a --label of letters, digits and dashes")
-    if args.out is None:
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-profile-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "profile", RESULTS)
     return args
 
 

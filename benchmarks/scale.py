@@ -71,7 +71,7 @@ import orjson
 from sqlalchemy import func, select, update
 
 from benchmarks.cluster_bench import Conn, fmt_table, percentile
-from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
+from benchmarks.common import configuration, header, output_dir, publish, pyplot, results_doc, save_figure
 from benchmarks.throughput import DEFAULTS, phase
 from podherd.core.executor.watcher import trimmed
 from podherd.core.ha.planner import Policy, sweep_selector
@@ -1064,8 +1064,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         ap.error("need every size >= 30, --orphans >= 1 and --repeats >= 1")
     if not 0 < args.heartbeat < args.threshold:
         ap.error("need 0 < --heartbeat < --threshold")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-scale-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "scale", RESULTS)
     return args
 
 

@@ -32,7 +32,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -46,7 +45,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/sweep_cost.py`: make 
 import orjson
 
 from benchmarks.cluster_bench import Conn, fmt_table
-from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
+from benchmarks.common import configuration, header, output_dir, publish, pyplot, results_doc, save_figure
 from podherd.core.ha.planner import Policy, plan_claims, sweep_selector
 from podherd.core.kube.client import KubeClient
 from podherd.core.labels import PODHERD_SCHEME
@@ -332,8 +331,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error("--sizes: expected comma-separated integers")
     if not all(n >= 10 for n in args.size_list) or args.repeats < 1:
         ap.error("need every size >= 10 and --repeats >= 1")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-sweep-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "sweep", RESULTS)
     return args
 
 

@@ -44,7 +44,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/thrash.py`: make `ben
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cluster_bench import fmt_table
-from benchmarks.common import header, publish, pyplot, results_doc, save_figure
+from benchmarks.common import header, output_dir, publish, pyplot, results_doc, save_figure
 from tests.ha.harness import Harness, Record, sim_task
 from tests.ha.invariants import audit_time
 
@@ -401,8 +401,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ap.error(f"--policies: choose from {', '.join(POLICIES)}")
     if args.rate <= 0 or args.duration <= 0 or args.drain < 0 or not 0 <= args.kill_at < 1 or args.race_pods < 0:
         ap.error("need --rate > 0, --duration > 0, --drain >= 0, 0 <= --kill-at < 1 and --race-pods >= 0")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-thrash-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "thrash", RESULTS)
     return args
 
 

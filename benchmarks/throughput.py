@@ -50,7 +50,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/throughput.py`: make 
 from sqlalchemy import select
 
 from benchmarks.cluster_bench import Conn, fmt_table, percentile
-from benchmarks.common import configuration, header, publish, pyplot, results_doc, save_figure
+from benchmarks.common import configuration, header, output_dir, publish, pyplot, results_doc, save_figure
 from podherd.core.kube.client import KubeClient
 from podherd.core.labels import PODHERD_SCHEME
 from podherd.core.podspec import PodRequest, build_pod
@@ -367,8 +367,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, help="output directory (default benchmarks/results; --quick: a temporary one)")
     args = ap.parse_args(argv)
     args.tasks = args.tasks or (1000 if args.quick else 10_000)
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-throughput-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "throughput", RESULTS)
     try:
         args.replica_counts = [int(x) for x in args.replicas.split(",")]
     except ValueError:
