@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from podherd.localcluster.apiserver.server import LocalCluster
 
 KUBECTL = shutil.which("kubectl")
+# CI sets PODHERD_REQUIRE_KUBECTL=1: there a missing kubectl fails these tests instead of skipping them.
+needs_kubectl = pytest.mark.skipif(
+    KUBECTL is None and os.environ.get("PODHERD_REQUIRE_KUBECTL") != "1", reason="kubectl is not installed"
+)
 
 
 def run_kubectl(

@@ -16,6 +16,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from podherd.localcluster.apiserver.server import LocalCluster
+from tests.integration.kubectl_cli import needs_kubectl
 from tests.integration.test_kubectl import KUBECTL, kubectl
 
 APPLY = "application/apply-patch+yaml"
@@ -53,9 +54,6 @@ def managed(core: client.CoreV1Api, ns: str, name: str) -> dict[str, dict[str, A
     pod = core.read_namespaced_pod(name, ns, _preload_content=False)
     entries = json.loads(pod.data)["metadata"].get("managedFields", [])
     return {e["manager"]: e for e in entries}
-
-
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 
 @needs_kubectl

@@ -11,9 +11,10 @@ import pytest
 from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
+from tests.integration.kubectl_cli import needs_kubectl
 from tests.integration.test_kubectl import KUBECTL, POD_YAML, kubectl
 
-pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
+pytestmark = [pytest.mark.kubectl, needs_kubectl]
 
 
 def test_kubectl_explain_pod(cluster: LocalCluster, tmp_path: Path) -> None:

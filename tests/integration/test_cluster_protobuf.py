@@ -19,6 +19,7 @@ from kubernetes import client
 
 from podherd.localcluster.apimachinery.proto import envelope, schema
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
+from tests.integration.kubectl_cli import needs_kubectl
 from tests.integration.test_kubectl import KUBECTL, kubectl
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -59,8 +60,6 @@ def pod(name: str) -> dict[str, Any]:
 
 
 # ---- real kubectl ---------------------------------------------------------------------------------------
-
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 
 def kubectl_v8(cluster: LocalCluster, tmp: Path, *args: str) -> tuple[int, str, str]:

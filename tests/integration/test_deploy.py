@@ -17,7 +17,6 @@ import datetime as dt
 import fnmatch
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +38,7 @@ from podherd.config import load_config
 from podherd.core.kube.client import KubeClient, KubeSettings, load_configuration
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.ha.harness import PODHERD, Harness, base_env, sim_task
+from tests.integration.kubectl_cli import KUBECTL, needs_kubectl
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +48,6 @@ DOCKERIGNORE = REPO / ".dockerignore"
 BASE = REPO / "deploy" / "base"
 OVERLAY = REPO / "deploy" / "overlays" / "example"
 K8S_VERSION = "1.32"
-KUBECTL = shutil.which("kubectl")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl not installed")
 
 # ================================================================================================
 # Dockerfile

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.integration.conftest import wait_for
-from tests.integration.kubectl_cli import KUBECTL, kubectl
+from tests.integration.kubectl_cli import kubectl, needs_kubectl
 
 TWO = {
     "metadata": {"name": "web"},
@@ -38,7 +37,7 @@ def running(core: client.CoreV1Api, ns: str, name: str, restarts: int) -> bool:
     return s is not None and s.state.running is not None and s.restart_count == restarts
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+@needs_kubectl
 def test_a_new_image_restarts_only_that_container(
     cluster: LocalCluster, core: client.CoreV1Api, ns: str, tmp_path: Path
 ) -> None:

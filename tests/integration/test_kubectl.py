@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -12,12 +11,9 @@ from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.integration.conftest import wait_for
+from tests.integration.kubectl_cli import KUBECTL, needs_kubectl
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = [
-    pytest.mark.kubectl,
-    pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed"),
-]
+pytestmark = [pytest.mark.kubectl, needs_kubectl]
 
 
 def kubectl(cluster: LocalCluster, tmp: Path, *args: str, timeout: float = 30, stdin: str | None = None) -> str:

@@ -10,9 +10,9 @@ from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.integration.conftest import wait_for
-from tests.integration.kubectl_cli import KUBECTL, kubectl, table_rows
+from tests.integration.kubectl_cli import kubectl, needs_kubectl, table_rows
 
-pytestmark = [pytest.mark.kubectl, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")]
+pytestmark = [pytest.mark.kubectl, needs_kubectl]
 
 MANIFESTS = """
 apiVersion: v1

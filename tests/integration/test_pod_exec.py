@@ -20,9 +20,7 @@ from kubernetes.stream import stream
 
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
 from tests.integration.conftest import audit_lines, pod_manifest, wait_for
-from tests.integration.kubectl_cli import KUBECTL, kubectl, run_kubectl
-
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+from tests.integration.kubectl_cli import KUBECTL, kubectl, needs_kubectl, run_kubectl
 
 
 def running_pod(core: client.CoreV1Api, ns: str, name: str, **spec: Any) -> None:

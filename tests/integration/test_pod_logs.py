@@ -19,10 +19,9 @@ from kubernetes.client.exceptions import ApiException
 
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
 from tests.integration.conftest import pod_manifest, wait_for
-from tests.integration.kubectl_cli import KUBECTL, kubectl, run_kubectl
+from tests.integration.kubectl_cli import kubectl, needs_kubectl, run_kubectl
 
 STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (.*)")
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 
 
 def py(script: str) -> list[str]:
