@@ -25,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python benchmarks/docs.py`: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.render import airflow_steady, cluster_bench, scale, summary, sweep_cost, thrash, throughput
+from benchmarks.render import airflow, cluster_bench, scale, summary, sweep_cost, thrash, throughput
 from benchmarks.render.common import Renderer, load, provenance
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,21 +91,9 @@ def profile_before_after(results: Path, link: str) -> str:
 
 RENDERERS: dict[str, Renderer] = {"race-summary": race_summary, "profile-before-after": profile_before_after}
 
-# Some register their block only once their results file exists (scale, airflow-steady).
-for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale, airflow_steady):
+# Some register their block only once their results file exists (scale, the Airflow blocks).
+for _module in (summary, cluster_bench, thrash, sweep_cost, throughput, scale, airflow):
     RENDERERS.update(_module.BLOCKS)
-
-
-def airflow_summary(results: Path, link: str) -> str:
-    """Per scenario, podherd's Airflow executor beside each provider's KubernetesExecutor (airflowbench/report.py)."""
-    from benchmarks.airflowbench.report import setup_text, summary_markdown
-
-    doc = load(results, "airflow")
-    return setup_text(doc) + "\n\n" + summary_markdown(doc) + "\n" + provenance(doc, "airflow", link)
-
-
-if (RESULTS / "airflow.json").is_file():  # once the full run's results are committed (it takes hours)
-    RENDERERS["airflow-summary"] = airflow_summary
 
 
 def regenerate(text: str, results: Path, link: str) -> tuple[str, list[str]]:
