@@ -74,7 +74,7 @@ ROWS: list[tuple[str, str, Cell]] = [
         "duplicate runs / pods left",
         lambda r, k: _pair(_get(_scenario(r, k, "kill"), "tasks_run_twice_or_more"), _get(_scenario(r, k, "kill"), "pods_left")),
     ),
-    ("database trouble", "cross-scheduler writes to live schedulers' pods during the outage", lambda r, k: _db_cell(r, k)),
+    ("database trouble", "writes to live schedulers' pods: during the outage / whole scenario", lambda r, k: _db_cell(r, k)),
     (
         "two survivors race",
         "claims won per pod / redundant writes",
@@ -89,9 +89,12 @@ ROWS: list[tuple[str, str, Cell]] = [
 
 
 def _db_cell(results: Mapping[str, Any], key: str) -> str:
-    """The writes, and how the executor's sweeps chose whose pods to take while the alive query failed."""
+    """The writes (in the outage, and in the whole scenario with the restarts it causes), and how the executor's
+    sweeps chose whose pods to take while the alive query failed."""
     db = _scenario(results, key, "db")
-    writes = _n(_get(db, "cross_writes_during_outage", "to_live_owners"))
+    writes = _pair(
+        _get(db, "cross_writes_during_outage", "to_live_owners"), _get(db, "cross_writes_whole_run", "to_live_owners")
+    )
     if db is None or key == "podherd":
         return writes
     if key == "provider-10.17":

@@ -151,7 +151,10 @@ RESULTS: dict[str, Any] = {
                 "pods_left": 0,
             },
             "race": {"claims": {"claims_won_per_pod": 2.0, "redundant_writes": 400}},
-            "db": {"cross_writes_during_outage": {"to_live_owners": 7}},
+            "db": {
+                "cross_writes_during_outage": {"to_live_owners": 7},
+                "cross_writes_whole_run": {"to_live_owners": 19},
+            },
             "kill": {"error": "AirflowError: timed out\nlogs..."},
         },
         "podherd": {
@@ -162,7 +165,10 @@ RESULTS: dict[str, Any] = {
                 "pods_left": 0,
             },
             "kill": {"first_claim_s": 31.2, "victim_tasks_done_s": 40.0, "tasks_run_twice_or_more": 0, "pods_left": 0},
-            "db": {"cross_writes_during_outage": {"to_live_owners": 0}},
+            "db": {
+                "cross_writes_during_outage": {"to_live_owners": 0},
+                "cross_writes_whole_run": {"to_live_owners": 0},
+            },
             "race": {"claims": {"claims_won_per_pod": 1.0, "redundant_writes": 0}},
         },
     },
@@ -187,8 +193,8 @@ def test_summary_table_puts_podherd_beside_each_provider() -> None:
     assert rows["first claim / all its tasks done, s after the kill"].endswith("| **31.2 / 40.0** | - / - |")
     assert rows["claims won per pod / redundant writes"].endswith("| **1.00 / 0** | 2.00 / 400 |")
     assert "| sweep, 10,000 pods | KB received / client CPU ms per sweep | **123 / 80** | 9000 / 4000 |" in table
-    assert rows["cross-scheduler writes to live schedulers' pods during the outage"].endswith(
-        "| **0** | 7 (its sweeps always take every pod not its own) |"
+    assert rows["writes to live schedulers' pods: during the outage / whole scenario"].endswith(
+        "| **0 / 0** | 7 / 19 (its sweeps always take every pod not its own) |"
     )
 
 
