@@ -364,8 +364,9 @@ def test_an_exec_whose_client_leaves_is_killed(cluster: LocalCluster, core: clie
     def gone() -> bool:
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
+            # a zombie has been killed and waits to be reaped; it may be reaped while we read
+            return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+        except (ProcessLookupError, FileNotFoundError):
             return True
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
 
     wait_for(gone, what="the exec'd process killed")
