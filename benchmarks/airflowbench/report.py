@@ -108,19 +108,17 @@ def _kb(v: Any) -> float | None:
 
 def summary_markdown(results: Mapping[str, Any]) -> str:
     """The side-by-side table: per scenario, podherd's figure beside each provider's."""
+    from benchmarks.render.common import table
+
     keys = columns(results)
     sweep_pods = _get(results, "sweep", "pods")
-    lines = [
-        "| scenario | figure | " + " | ".join(HEADS[k] for k in keys) + " |",
-        "|---|---|" + "---|" * len(keys),
-    ]
+    rows = []
     for scenario, figure, cell in ROWS:
-        scenario = _label(scenario, sweep_pods)
         cells = [cell(results, k) for k in keys]
         if "podherd" in keys:
             cells[0] = f"**{cells[0]}**"
-        lines.append(f"| {scenario} | {figure} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append([_label(scenario, sweep_pods), figure, *cells])
+    return table(["scenario", "figure", *(HEADS[k] for k in keys)], rows) + "\n"
 
 
 def _label(scenario: str, sweep_pods: int | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.airflowbench.report import DETAILS, HEADS, columns, detail_rows, setup_text, summary_markdown
-from benchmarks.render.common import RESULTS, Renderer, load, paragraphs, provenance
+from benchmarks.render.common import RESULTS, Renderer, load, paragraphs, provenance, table
 
 FULL = "airflow"
 STEADY = "airflow-steady/airflow"
@@ -28,13 +28,10 @@ def steady(results: Path, link: str) -> str:
     doc = load(results, STEADY)
     _title, fields = DETAILS["steady"]
     heads = ["executor", *(name for name, _cell in fields)]
-    rows = detail_rows(doc, "steady", fields)
-    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
     ran = ", ".join(HEADS[k] for k in columns(doc))
     return paragraphs(
         setup_text(doc) + f" Only the steady-state scenario, for {ran}.",
-        "\n".join(lines),
+        table(heads, detail_rows(doc, "steady", fields)),
         provenance(doc, STEADY, link),
     )
 

@@ -16,8 +16,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from podherd.localcluster.apiserver.server import LocalCluster
-from tests.integration.kubectl_cli import needs_kubectl
-from tests.integration.test_kubectl import KUBECTL, kubectl
+from tests.integration.kubectl_cli import KUBECTL, kubectl, needs_kubectl
 
 APPLY = "application/apply-patch+yaml"
 

@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
-from tests.integration.kubectl_cli import needs_kubectl
-from tests.integration.test_kubectl import KUBECTL, POD_YAML, kubectl
+from tests.integration.kubectl_cli import KUBECTL, kubectl, needs_kubectl
+from tests.integration.test_kubectl import POD_YAML
 
 pytestmark = [pytest.mark.kubectl, needs_kubectl]
 

@@ -19,8 +19,7 @@ from kubernetes import client
 
 from podherd.localcluster.apimachinery.proto import envelope, schema
 from podherd.localcluster.apiserver.server import LocalCluster, http_pool
-from tests.integration.kubectl_cli import needs_kubectl
-from tests.integration.test_kubectl import KUBECTL, kubectl
+from tests.integration.kubectl_cli import KUBECTL, kubectl, needs_kubectl
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 S = schema.load()

@@ -11,19 +11,9 @@ from kubernetes import client
 
 from podherd.localcluster.apiserver.server import LocalCluster
 from tests.integration.conftest import wait_for
-from tests.integration.kubectl_cli import KUBECTL, needs_kubectl
+from tests.integration.kubectl_cli import KUBECTL, kubectl, needs_kubectl
 
 pytestmark = [pytest.mark.kubectl, needs_kubectl]
-
-
-def kubectl(cluster: LocalCluster, tmp: Path, *args: str, timeout: float = 30, stdin: str | None = None) -> str:
-    assert KUBECTL is not None
-    kc = cluster.config.kubeconfig
-    assert kc is not None
-    argv = [KUBECTL, "--kubeconfig", str(kc), "--cache-dir", str(tmp / "kcache"), *args]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=stdin)
-    assert p.returncode == 0, f"kubectl {' '.join(args)} failed ({p.returncode}): {p.stderr}"
-    return p.stdout
 
 
 POD_YAML = """
