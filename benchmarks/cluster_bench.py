@@ -35,7 +35,6 @@ import pstats
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +48,10 @@ from urllib.parse import urlencode, urlsplit
 import orjson
 import urllib3
 
+if __package__ in (None, ""):  # run as `python benchmarks/cluster_bench.py`: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import output_dir
 from podherd.localcluster.apimachinery.kinds import PODS
 from podherd.localcluster.apiserver.server import ClusterConfig, LocalCluster
 from podherd.localcluster.registry.listing import parse_list_options, run_list
@@ -918,8 +921,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             setattr(args, key, default)
     if not 0 < args.selected <= args.pods or args.watchers < 1 or args.events < 1 or args.repeats < 1:
         ap.error("need 0 < --selected <= --pods, --watchers >= 1, --events >= 1, --repeats >= 1")
-    if args.out is None:  # a quick run never overwrites the published results
-        args.out = Path(tempfile.mkdtemp(prefix="podherd-cluster-bench-")) if args.quick else RESULTS
+    args.out = output_dir(args.out, args.quick, "cluster-bench", RESULTS)
     return args
 
 
